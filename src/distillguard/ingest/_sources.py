@@ -1,0 +1,351 @@
+"""Raw readers: stream a table file as Arrow tables in the file's own types.
+
+Parquet is read with ``ParquetFile.iter_batches`` and column projection. JSONL (plain or
+gzip) is cut into newline-aligned chunks of a few MiB and parsed by ``pyarrow.json`` (C++,
+multi-threaded). When a chunk fails to parse, it is bisected at line boundaries until the
+offending lines are isolated; only those few lines are decoded in Python (orjson), so a
+malformed line is pinned to its line number and byte offset and the good lines around it
+survive. Nothing here ever holds a whole file as Python objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.json as pj
+import pyarrow.parquet as pq
+
+from distillguard.ingest._errors import ContractError, UnreadableInputError
+from distillguard.ingest.dataset import DataFile
+from distillguard.ingest.schema import Table
+
+CHUNK_BYTES = 16 << 20
+_PARSE_BLOCK = 1 << 20
+_LINE_PATH_MAX_LINES = 16
+_WS = np.zeros(256, dtype=bool)
+_WS[[9, 10, 13, 32]] = True
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+Locator = Callable[[np.ndarray], tuple[list[int], list[int | None], list[Any]]]
+#: Called with the absolute progress: rows for Parquet, on-disk bytes for JSONL.
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row rejected before it became part of an Arrow table (JSON-level problems)."""
+
+    row: int
+    offset: int | None
+    field: str | None
+    reason: str
+    message: str
+    record: Any
+
+
+@dataclass
+class RawChunk:
+    """A piece of a file in raw types, plus a way to find each row's origin."""
+
+    table: pa.Table
+    locate: Locator  # row indices -> (row numbers, byte offsets, original records)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- parquet
+def _wrap(exc: Exception, f: DataFile, what: str) -> UnreadableInputError:
+    return UnreadableInputError(f"{what}: {exc}", path=f.path)
+
+
+def parquet_schema(f: DataFile) -> pa.Schema:
+    try:
+        return pq.read_schema(f.path)
+    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for corrupt files
+        raise _wrap(exc, f, "cannot read Parquet file (corrupt or not Parquet)") from exc
+
+
+def iter_parquet(f: DataFile, columns: list[str], batch_rows: int,
+                 progress: Progress | None = None) -> Iterator[RawChunk]:
+    """Yield raw chunks of the projected ``columns`` (all must exist in the file)."""
+    try:
+        pf = pq.ParquetFile(f.path)
+        batches = pf.iter_batches(batch_size=batch_rows, columns=columns, use_threads=True)
+    except Exception as exc:
+        raise _wrap(exc, f, "cannot open Parquet file (corrupt or not Parquet)") from exc
+    base = 0
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise UnreadableInputError(f"cannot read Parquet data (corrupt or truncated): {exc}",
+                                       path=f.path, row=base + 1) from exc
+        table = pa.Table.from_batches([batch])
+
+        def locate(idx: np.ndarray, _t: pa.Table = table, _b: int = base) -> tuple[
+                list[int], list[int | None], list[Any]]:
+            rows = [int(i) + _b + 1 for i in idx]
+            recs = _t.take(pa.array(idx, type=pa.int64())).to_pylist() if len(idx) else []
+            return rows, [None] * len(rows), recs
+
+        yield RawChunk(table=table, locate=locate)
+        base += batch.num_rows
+        if progress is not None:
+            progress(base)
+
+
+# ---------------------------------------------------------------------------- jsonl
+def jsonl_raw_schema(spec: Table) -> pa.Schema:
+    """Types pyarrow.json can parse without guessing: timestamps stay strings (parsed
+    later, vectorised, with offsets), every int is int64 (narrowed later, with checks)."""
+    fields = []
+    for c in spec.columns:
+        t = c.type
+        if pa.types.is_timestamp(t):
+            t = pa.string()
+        elif pa.types.is_integer(t):
+            t = pa.int64()
+        fields.append(pa.field(c.name, t))
+    return pa.schema(fields)
+
+
+class _PieceLocator:
+    """Maps row i of a successfully parsed piece to its line, offset and text, lazily:
+    line positions are only computed when some row of the piece is rejected later."""
+
+    def __init__(self, piece: bytes, line0: int, off0: int) -> None:
+        self.piece, self.line0, self.off0 = piece, line0, off0
+        self._idx: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _lines(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._idx is None:
+            b = np.frombuffer(self.piece, dtype=np.uint8)
+            nl = np.flatnonzero(b == 10)
+            starts = np.concatenate([[0], nl + 1])
+            ends = np.concatenate([nl, [len(b)]])
+            cs = np.concatenate([[0], np.cumsum(~_WS[b], dtype=np.int64)])
+            nonblank = (cs[ends] - cs[starts]) > 0
+            line_no = np.flatnonzero(nonblank)
+            self._idx = (line_no, starts[nonblank], ends[nonblank])
+        return self._idx
+
+    def __call__(self, idx: np.ndarray) -> tuple[list[int], list[int | None], list[Any]]:
+        line_no, starts, ends = self._lines()
+        rows = [int(self.line0 + line_no[i]) for i in idx]
+        offs: list[int | None] = [int(self.off0 + starts[i]) for i in idx]
+        recs = [self.piece[starts[i]:ends[i]].decode("utf-8", "replace") for i in idx]
+        return rows, offs, recs
+
+
+class _ListLocator:
+    def __init__(self, rows: list[int], offs: list[int], recs: list[Any]) -> None:
+        self.rows, self.offs, self.recs = rows, offs, recs
+
+    def __call__(self, idx: np.ndarray) -> tuple[list[int], list[int | None], list[Any]]:
+        return ([self.rows[i] for i in idx], [self.offs[i] for i in idx],
+                [self.recs[i] for i in idx])
+
+
+def _concat_locators(parts: list[tuple[int, Locator]]) -> Locator:
+    if len(parts) == 1:
+        return parts[0][1]
+    bounds = np.cumsum([0] + [n for n, _ in parts])
+
+    def locate(idx: np.ndarray) -> tuple[list[int], list[int | None], list[Any]]:
+        rows: list[int] = []
+        offs: list[int | None] = []
+        recs: list[Any] = []
+        which = np.searchsorted(bounds, idx, side="right") - 1
+        for p in np.unique(which):
+            sel = idx[which == p] - bounds[p]
+            r, o, c = parts[p][1](sel)
+            rows += r
+            offs += o
+            recs += c
+        # restore caller order
+        order = np.argsort(np.argsort(which, kind="stable"), kind="stable")
+        return [rows[i] for i in order], [offs[i] for i in order], [recs[i] for i in order]
+
+    return locate
+
+
+def _check_value(v: Any, t: pa.DataType) -> str | None:
+    """Why ``v`` does not fit raw JSON type ``t`` (None if it fits)."""
+    if v is None:
+        return None
+    if pa.types.is_string(t):
+        return None if isinstance(v, str) else f"expected a string, got {v!r}"
+    if pa.types.is_integer(t):
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return None if _INT64_MIN <= v <= _INT64_MAX else f"integer out of range: {v!r}"
+        return f"expected an integer, got {v!r}"
+    if pa.types.is_floating(t):
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return None
+        return f"expected a number, got {v!r}"
+    return None
+
+
+def _line_path(piece: bytes, line0: int, off0: int, schema: pa.Schema,
+               ts_fields: frozenset[str]) -> tuple[pa.Table, Locator, list[Rejected]]:
+    """Decode a handful of lines one by one: find exactly which line and field is bad."""
+    rows: list[dict[str, Any]] = []
+    kept_rows: list[int] = []
+    kept_offs: list[int] = []
+    kept_recs: list[Any] = []
+    rejected: list[Rejected] = []
+    pos = 0
+    for i, line in enumerate(piece.split(b"\n")):
+        off = off0 + pos
+        pos += len(line) + 1
+        if not line.strip():
+            continue
+        text = line.decode("utf-8", "replace")
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            rejected.append(Rejected(line0 + i, off, None, "malformed_json", str(exc), text))
+            continue
+        if not isinstance(obj, dict):
+            rejected.append(Rejected(line0 + i, off, None, "not_an_object",
+                                     f"expected a JSON object, got {type(obj).__name__}", text))
+            continue
+        bad: tuple[str, str] | None = None
+        row: dict[str, Any] = {}
+        for f in schema:
+            v = obj.get(f.name)
+            why = _check_value(v, f.type)
+            if why is not None:
+                reason = "bad_timestamp" if f.name in ts_fields else "wrong_type"
+                bad = (f.name, why if f.name not in ts_fields else
+                       f"expected an RFC 3339 string, got {v!r}")
+                rejected.append(Rejected(line0 + i, off, bad[0], reason, bad[1], text))
+                break
+            if pa.types.is_integer(f.type) and isinstance(v, float):
+                v = int(v)
+            row[f.name] = v
+        if bad is None:
+            rows.append(row)
+            kept_rows.append(line0 + i)
+            kept_offs.append(off)
+            kept_recs.append(text)
+    table = pa.Table.from_pylist(rows, schema=schema)
+    return table, _ListLocator(kept_rows, kept_offs, kept_recs), rejected
+
+
+def _parse_piece(piece: bytes, line0: int, off0: int, schema: pa.Schema,
+                 ts_fields: frozenset[str],
+                 out: list[tuple[pa.Table, Locator]], rejected: list[Rejected]) -> None:
+    try:
+        t = pj.read_json(
+            pa.BufferReader(piece),
+            read_options=pj.ReadOptions(use_threads=True, block_size=_PARSE_BLOCK),
+            parse_options=pj.ParseOptions(explicit_schema=schema,
+                                          unexpected_field_behavior="ignore"),
+        )
+        out.append((t, _PieceLocator(piece, line0, off0)))
+        return
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        pass
+    n_lines = piece.count(b"\n") + 1
+    if n_lines <= _LINE_PATH_MAX_LINES:
+        t, loc, rej = _line_path(piece, line0, off0, schema, ts_fields)
+        out.append((t, loc))
+        rejected.extend(rej)
+        return
+    mid = piece.find(b"\n", len(piece) // 2)
+    if mid < 0 or mid == len(piece) - 1:
+        mid = piece.rfind(b"\n", 0, len(piece) - 1)
+    head, tail = piece[: mid + 1], piece[mid + 1:]
+    _parse_piece(head, line0, off0, schema, ts_fields, out, rejected)
+    _parse_piece(tail, line0 + head.count(b"\n"), off0 + len(head), schema, ts_fields, out,
+                 rejected)
+
+
+def _open_stream(f: DataFile) -> tuple[Any, Any]:
+    try:
+        raw = pa.OSFile(str(f.path), "rb")
+        if f.format == "jsonl.gz":
+            return pa.CompressedInputStream(raw, "gzip"), raw
+        return raw, raw
+    except Exception as exc:
+        raise _wrap(exc, f, "cannot open file") from exc
+
+
+def _check_required_keys(piece: bytes, f: DataFile, spec: Table) -> None:
+    """A required column absent from every one of the first lines is a contract error
+    about the file, not thousands of bad rows."""
+    keys: set[str] = set()
+    n_obj = 0
+    for line in piece.split(b"\n", 200)[:200]:
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            keys.update(obj)
+            n_obj += 1
+    if n_obj == 0:
+        return
+    missing = [c for c in spec.required_columns if c not in keys]
+    if missing:
+        raise ContractError(
+            f"required column(s) {', '.join(missing)} missing (absent from the first "
+            f"{n_obj} records)", path=f.path, field=missing[0])
+
+
+def iter_jsonl(f: DataFile, spec: Table, progress: Progress | None = None,
+               chunk_bytes: int = CHUNK_BYTES) -> Iterator[RawChunk]:
+    """Yield raw chunks of a JSONL / JSONL.gz file with the full raw schema."""
+    schema = jsonl_raw_schema(spec)
+    ts_fields = frozenset(c.name for c in spec.columns if pa.types.is_timestamp(c.type))
+    stream, raw = _open_stream(f)
+    buf = b""
+    line0, off0 = 1, 0
+    first = True
+    try:
+        while True:
+            try:
+                data = stream.read(chunk_bytes)
+            except Exception as exc:
+                raise UnreadableInputError(
+                    f"cannot read file (corrupt or truncated): {exc}", path=f.path,
+                    offset=off0 + len(buf)) from exc
+            if data:
+                buf += data
+                cut = buf.rfind(b"\n")
+                if cut < 0:
+                    continue
+                piece, buf = buf[: cut + 1], buf[cut + 1:]
+            else:
+                piece, buf = buf, b""
+                if not piece.strip():
+                    break
+            if first:
+                _check_required_keys(piece, f, spec)
+                first = False
+            parts: list[tuple[pa.Table, Locator]] = []
+            rejected: list[Rejected] = []
+            _parse_piece(piece, line0, off0, schema, ts_fields, parts, rejected)
+            tables = [t for t, _ in parts]
+            table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+            locate = _concat_locators([(t.num_rows, loc) for t, loc in parts])
+            yield RawChunk(table=table, locate=locate, rejected=rejected)
+            line0 += piece.count(b"\n")
+            off0 += len(piece)
+            if progress is not None:
+                progress(raw.tell())
+            if not data:
+                break
+    finally:
+        stream.close()
+        if raw is not stream:
+            raw.close()
