@@ -1,0 +1,151 @@
+"""Clusters: Leiden communities and a camouflage-resistant dense-block view.
+
+Two complementary views of the same evidence:
+
+* **Leiden** (``leidenalg`` on an ``igraph`` graph) partitions the weighted account graph into
+  communities: every account belongs to one, and an operation's fleet, tied together by many
+  weak and a few strong links, ends up in one or a few communities.
+* **Dense blocks, Fraudar-style** (Hooi et al., KDD 2016) work on the bipartite
+  account-entity incidence with column weights that fall with entity degree
+  (``1 / log(degree + 5)``). Greedy peeling finds the account+entity set of maximum average
+  weighted degree. Fraudar's point: an operation that adds honest-looking traffic to its
+  accounts (camouflage) adds edges *outside* the block, which cannot lower the block's
+  density, so it cannot dilute its way out. Peeling here is the vectorised round-based
+  approximation (Bahmani, Kumar, Vassilvitskii 2012: remove every node below
+  ``2(1+eps)`` times the current density per round), ``O(log n / eps)`` passes of numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import igraph as ig
+import leidenalg
+import numpy as np
+import polars as pl
+
+from distillguard.graph.build import AccountGraph
+
+
+def leiden_membership(
+    graph: AccountGraph, *, resolution: float = 1.0, seed: int = 0, n_iterations: int = 2
+) -> np.ndarray:
+    """Community id per vertex (isolated vertices are their own singleton community)."""
+    n = graph.n_accounts
+    if graph.edges.height == 0:
+        return np.arange(n, dtype=np.int64)
+    src = graph.edges.get_column("src").to_numpy()
+    dst = graph.edges.get_column("dst").to_numpy()
+    w = graph.edges.get_column("weight").to_numpy().astype(float)
+    g = ig.Graph(n=n, edges=np.column_stack([src, dst]).tolist(), directed=False)
+    g.es["weight"] = w
+    part = leidenalg.find_partition(
+        g,
+        leidenalg.RBConfigurationVertexPartition,
+        weights="weight",
+        resolution_parameter=resolution,
+        seed=seed,
+        n_iterations=n_iterations,
+    )
+    return np.asarray(part.membership, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class DenseBlock:
+    """One dense account+entity block: vertex ids of its accounts, its entities, density."""
+
+    accounts: np.ndarray
+    entities: pl.DataFrame
+    density: float
+
+
+def _peel(
+    rows: np.ndarray, cols: np.ndarray, w: np.ndarray, n_rows: int, n_cols: int, eps: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Round-based greedy peeling; returns (row mask, col mask, density) of the best set."""
+    alive_r = np.zeros(n_rows, dtype=bool)
+    alive_r[np.unique(rows)] = True
+    alive_c = np.zeros(n_cols, dtype=bool)
+    alive_c[np.unique(cols)] = True
+    alive_e = np.ones(len(w), dtype=bool)
+    best = (alive_r.copy(), alive_c.copy(), -1.0)
+    for _ in range(200):
+        n_nodes = int(alive_r.sum() + alive_c.sum())
+        if n_nodes == 0 or not alive_e.any():
+            break
+        we = np.where(alive_e, w, 0.0)
+        total = float(we.sum())
+        dens = total / n_nodes
+        if dens > best[2]:
+            best = (alive_r.copy(), alive_c.copy(), dens)
+        deg_r = np.bincount(rows, weights=we, minlength=n_rows)
+        deg_c = np.bincount(cols, weights=we, minlength=n_cols)
+        thr = 2.0 * (1.0 + eps) * dens
+        drop_r = alive_r & (deg_r <= thr)
+        drop_c = alive_c & (deg_c <= thr)
+        if not drop_r.any() and not drop_c.any():
+            break
+        alive_r &= ~drop_r
+        alive_c &= ~drop_c
+        alive_e &= alive_r[rows] & alive_c[cols]
+    return best
+
+
+def dense_blocks(
+    incidence: pl.DataFrame,
+    graph: AccountGraph,
+    *,
+    n_blocks: int = 8,
+    min_accounts: int = 3,
+    eps: float = 0.1,
+    min_density_ratio: float = 2.0,
+) -> list[DenseBlock]:
+    """Find up to ``n_blocks`` dense account+entity blocks, densest first.
+
+    After each block its accounts are removed and peeling starts again (as Fraudar does for
+    multiple blocks). A block is kept only while its density is at least
+    ``min_density_ratio`` times the density of the whole weighted incidence graph: a block
+    that is no denser than the background is not a block.
+    """
+    ents = graph.entities.with_columns(
+        (1.0 / (pl.col("degree").cast(pl.Float64) + 5.0).log()).alias("cw")
+    ).with_row_index("c")
+    idx = pl.DataFrame(
+        {
+            "account_id": pl.Series(graph.account_ids.tolist(), dtype=pl.String()),
+            "v": np.arange(graph.n_accounts, dtype=np.int64),
+        }
+    )
+    inc = (
+        incidence.select("account_id", "kind", "entity")
+        .join(ents.select("kind", "entity", "c", "cw"), on=["kind", "entity"])
+        .join(idx, on="account_id")
+    )
+    if inc.height == 0:
+        return []
+    rows = inc.get_column("v").to_numpy()
+    cols = inc.get_column("c").to_numpy().astype(np.int64)
+    w = inc.get_column("cw").to_numpy()
+    n_rows, n_cols = graph.n_accounts, ents.height
+    base = float(w.sum()) / max(1, len(np.unique(rows)) + len(np.unique(cols)))
+    keep = np.ones(len(w), dtype=bool)
+    out: list[DenseBlock] = []
+    for _ in range(max(0, n_blocks)):
+        if not keep.any():
+            break
+        r_mask, c_mask, dens = _peel(rows[keep], cols[keep], w[keep], n_rows, n_cols, eps)
+        accts = np.flatnonzero(r_mask)
+        if dens < min_density_ratio * base or len(accts) < min_accounts:
+            break
+        ent_ids = np.flatnonzero(c_mask)
+        out.append(
+            DenseBlock(
+                accounts=accts,
+                entities=ents.filter(pl.col("c").is_in(ent_ids.tolist())).select(
+                    "kind", "entity", "degree"
+                ),
+                density=dens,
+            )
+        )
+        keep &= ~r_mask[rows]
+    return out

@@ -1,0 +1,408 @@
+"""``link_accounts``: incidence -> graph -> clusters -> propagated scores, with evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from distillguard.aggregate.incidence import IncidenceConfig, build_incidence
+from distillguard.errors import ConfigError
+from distillguard.graph.build import AccountGraph, build_graph
+from distillguard.graph.cluster import DenseBlock, dense_blocks, leiden_membership
+from distillguard.graph.propagate import PropagationResult, propagate_scores
+
+
+@dataclass(frozen=True)
+class GraphConfig:
+    """Every knob of the linking stage, keyword-only and validated on use.
+
+    ``flag_threshold``: score at or above which an account counts as flagged after
+    propagation. None = the lowest score among the part-1 ``flagged`` accounts (so linking
+    adds accounts at part 1's own operating point), 0.5 if part 1 flagged none.
+    ``min_cluster_size``: smaller Leiden communities get no ``cluster_id``.
+    See ``docs/linking.md`` for the rest.
+    """
+
+    incidence: IncidenceConfig = field(default_factory=IncidenceConfig)
+    kind_weights: dict[str, float] | None = None
+    clique_max: int = 24
+    ring_k: int = 3
+    max_entity_share: float = 0.05
+    resolution: float = 1.0
+    seed: int = 0
+    n_dense_blocks: int = 8
+    dense_min_density_ratio: float = 2.0
+    evidence_quantile: float = 0.2
+    min_evidence_members: int = 3
+    network_discount: float = 0.2
+    tie_unit: float = 1.0
+    min_group_evidence: float = 0.3
+    flag_threshold: float | None = None
+    min_cluster_size: int = 2
+
+    def validate(self) -> None:
+        if not 0.0 <= self.network_discount <= 1.0:
+            raise ConfigError(f"network_discount must be in [0, 1], got {self.network_discount}")
+        if not 0.0 < self.evidence_quantile <= 1.0:
+            raise ConfigError(f"evidence_quantile must be in (0, 1], got {self.evidence_quantile}")
+        if self.clique_max < 2 * self.ring_k + 1:
+            raise ConfigError("clique_max must be at least 2 * ring_k + 1")
+        if self.flag_threshold is not None and not 0.0 <= self.flag_threshold <= 1.0:
+            raise ConfigError(f"flag_threshold must be in [0, 1], got {self.flag_threshold}")
+        if self.resolution <= 0:
+            raise ConfigError(f"resolution must be > 0, got {self.resolution}")
+
+
+@dataclass(frozen=True)
+class SharedEntity:
+    """An entity several cluster members share: kind, readable value, member count."""
+
+    kind: str
+    entity: str
+    n_accounts: int
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One linked group of accounts and why it is one.
+
+    ``score``: group evidence (mean of the top member part-1 scores, see propagate.py).
+    ``density``: in-cluster edge weight / possible pairs (how tight the group is).
+    ``evidence``: the most-shared entities per kind, with member counts.
+    ``kind_strength``: share of in-cluster tie weight carried by each kind.
+    ``dense_block``: True when most members also sit in a Fraudar-style dense block.
+    """
+
+    cluster_id: str
+    accounts: tuple[str, ...]
+    score: float
+    density: float
+    n_flagged: int
+    evidence: tuple[SharedEntity, ...]
+    kind_strength: tuple[tuple[str, float], ...]
+    dense_block: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.accounts)
+
+    def describe(self, max_items: int = 6) -> str:
+        """One-line infrastructure/behaviour summary with counts."""
+        parts = [f"{e.kind} {e.entity} ({e.n_accounts} accts)" for e in self.evidence[:max_items]]
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """``accounts``: ``account_id, cluster_id, score, flagged, link_reasons`` (+ ``own_score``).
+
+    ``clusters`` are sorted by score, highest first. ``graph`` and ``blocks`` are kept for the
+    report's network view.
+    """
+
+    accounts: pl.DataFrame
+    clusters: list[Cluster]
+    threshold: float
+    graph: AccountGraph | None = None
+    blocks: tuple[DenseBlock, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def cluster(self, cluster_id: str) -> Cluster:
+        for c in self.clusters:
+            if c.cluster_id == cluster_id:
+                return c
+        raise KeyError(cluster_id)
+
+
+def _entity_label(kind: str, entity: str, cfg: IncidenceConfig) -> str:
+    """Human-readable entity: time buckets become UTC times."""
+    try:
+        if kind == "lockstep":
+            t = dt.datetime.fromtimestamp(int(entity) * cfg.lockstep_seconds, tz=dt.UTC)
+            return t.strftime("%Y-%m-%dT%H:%M") + f"+{cfg.lockstep_seconds}s"
+        if kind == "signup_burst":
+            off = cfg.signup_seconds // 2 if entity.endswith("b") else 0
+            t = dt.datetime.fromtimestamp(
+                int(entity[:-1]) * cfg.signup_seconds - off, tz=dt.UTC
+            )
+            return t.strftime("%Y-%m-%dT%H:%M") + f"+{cfg.signup_seconds}s"
+    except (ValueError, OverflowError):
+        return entity
+    return entity
+
+
+def _all_ids(events: pl.DataFrame, accounts: pl.DataFrame, scores: pl.DataFrame) -> list[str]:
+    s: set[str] = set()
+    for df in (events, accounts, scores):
+        if "account_id" in df.columns and df.height:
+            s.update(df.get_column("account_id").cast(pl.String()).drop_nulls().unique().to_list())
+    return sorted(s)
+
+
+def link_accounts(
+    events: pl.DataFrame,
+    accounts: pl.DataFrame,
+    scores: pl.DataFrame,
+    *,
+    config: GraphConfig | None = None,
+    watchlist: Path | None = None,
+) -> LinkResult:
+    """Link accounts into clusters and propagate part-1 scores along strong ties.
+
+    ``events``: the scan's narrow per-event frame (``account_id``, ``ts`` and any of
+    ``client_ip, asn, user_agent, tls_fingerprint, system_prompt_hash, template_id``...).
+    ``accounts``: canonical accounts table. ``scores``: ``account_id, score, flagged``.
+    ``watchlist``: optional indicator file; matching clusters get an ``attribution`` in
+    their evidence (see attribution.py). Never reads labels.
+    """
+    import time
+
+    cfg = config or GraphConfig()
+    cfg.validate()
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    ids = _all_ids(events, accounts, scores)
+    inc = build_incidence(events, accounts, config=cfg.incidence)
+    timings["incidence_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    graph = build_graph(
+        inc,
+        ids,
+        kind_weights=cfg.kind_weights,
+        clique_max=cfg.clique_max,
+        ring_k=cfg.ring_k,
+        max_entity_share=cfg.max_entity_share,
+    )
+    timings["graph_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    memb = leiden_membership(graph, resolution=cfg.resolution, seed=cfg.seed)
+    blocks = dense_blocks(
+        inc, graph, n_blocks=cfg.n_dense_blocks, min_density_ratio=cfg.dense_min_density_ratio
+    )
+    timings["cluster_s"] = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    n = graph.n_accounts
+    sc = (
+        pl.DataFrame({"account_id": pl.Series(graph.account_ids.tolist(), dtype=pl.String())})
+        .join(
+            scores.select(
+                pl.col("account_id").cast(pl.String()),
+                pl.col("score").cast(pl.Float64()),
+                (
+                    pl.col("flagged").cast(pl.Boolean())
+                    if "flagged" in scores.columns
+                    else pl.lit(False).alias("flagged")
+                ),
+            ).unique("account_id"),
+            on="account_id",
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(pl.col("score").fill_null(0.0), pl.col("flagged").fill_null(False))
+    )
+    own = sc.get_column("score").to_numpy().astype(float)
+    own_flag = sc.get_column("flagged").to_numpy().astype(bool)
+    sizes = np.bincount(memb, minlength=int(memb.max()) + 1 if n else 0)
+    groups = np.where(sizes[memb] >= max(2, cfg.min_cluster_size), memb, -1) if n else memb
+    block_of = np.full(n, -1, dtype=np.int64)
+    for b, blk in enumerate(blocks):
+        block_of[blk.accounts] = b
+    prop = propagate_scores(
+        graph,
+        inc,
+        own,
+        groups,
+        block_of,
+        evidence_quantile=cfg.evidence_quantile,
+        min_evidence_members=cfg.min_evidence_members,
+        network_discount=cfg.network_discount,
+        tie_unit=cfg.tie_unit,
+        kind_weights=cfg.kind_weights,
+        min_group_evidence=cfg.min_group_evidence,
+    )
+    if cfg.flag_threshold is not None:
+        thr = cfg.flag_threshold
+    elif own_flag.any():
+        thr = float(own[own_flag].min())
+    else:
+        thr = 0.5
+    flagged = own_flag | (prop.score >= thr)
+    clusters, cid_of = _make_clusters(graph, inc, groups, block_of, prop, flagged, cfg)
+    reasons = _reasons(graph, groups, cid_of, prop, own, clusters)
+    acc = pl.DataFrame(
+        {
+            "account_id": pl.Series(graph.account_ids.tolist(), dtype=pl.String()),
+            "cluster_id": pl.Series(cid_of, dtype=pl.String()),
+            "score": np.round(prop.score, 6),
+            "flagged": flagged,
+            "link_reasons": pl.Series(reasons, dtype=pl.String()),
+            "own_score": own,
+        }
+    )
+    if watchlist is not None:
+        from distillguard.graph.attribution import attribute_clusters, load_watchlist
+
+        wl = load_watchlist(watchlist)
+        clusters = attribute_clusters(clusters, inc, wl)
+    timings["propagate_s"] = time.perf_counter() - t3
+    timings["total_s"] = time.perf_counter() - t0
+    return LinkResult(
+        accounts=acc,
+        clusters=clusters,
+        threshold=thr,
+        graph=graph,
+        blocks=tuple(blocks),
+        timings=timings,
+    )
+
+
+def _make_clusters(
+    graph: AccountGraph,
+    inc: pl.DataFrame,
+    groups: np.ndarray,
+    block_of: np.ndarray,
+    prop: PropagationResult,
+    flagged: np.ndarray,
+    cfg: GraphConfig,
+) -> tuple[list[Cluster], list[str | None]]:
+    n = graph.n_accounts
+    cid_of: list[str | None] = [None] * n
+    if n == 0 or (groups < 0).all():
+        return [], cid_of
+    from distillguard.graph.propagate import group_evidence
+
+    ev, _ = group_evidence(
+        groups,
+        np.asarray(prop.score),
+        quantile=cfg.evidence_quantile,
+        min_members=cfg.min_evidence_members,
+    )
+    df = pl.DataFrame(
+        {"v": np.arange(n), "g": groups, "ev": ev, "fl": flagged, "blk": block_of >= 0}
+    ).filter(pl.col("g") >= 0)
+    per = (
+        df.group_by("g")
+        .agg(
+            pl.col("v"),
+            pl.col("ev").first(),
+            pl.col("fl").sum().alias("n_flagged"),
+            pl.col("blk").mean().alias("in_block"),
+        )
+        .sort(["ev", "n_flagged", "g"], descending=[True, True, False])
+    )
+    # edge weight inside each group, by kind
+    ke = graph.kind_edges
+    src = ke.get_column("src").to_numpy()
+    dst = ke.get_column("dst").to_numpy()
+    same = (groups[src] == groups[dst]) & (groups[src] >= 0)
+    kin = ke.filter(pl.Series(same)).with_columns(
+        pl.Series("g", groups[src[same]], dtype=pl.Int64)
+    )
+    kind_w = kin.group_by("g", "kind").agg(pl.col("weight").sum())
+    vid = pl.DataFrame(
+        {"account_id": pl.Series(graph.account_ids.tolist(), dtype=pl.String()), "g": groups}
+    ).filter(pl.col("g") >= 0)
+    shared = (
+        inc.join(vid, on="account_id")
+        .group_by("g", "kind", "entity")
+        .agg(pl.col("account_id").n_unique().alias("k"))
+        .filter(pl.col("k") >= 2)
+        .sort(["g", "k", "kind", "entity"], descending=[False, True, False, False])
+        .group_by("g", "kind", maintain_order=True)
+        .head(3)
+    )
+    shared_by_g = shared.partition_by("g", as_dict=True)
+    kind_by_g = kind_w.partition_by("g", as_dict=True)
+    clusters: list[Cluster] = []
+    ids = graph.account_ids
+    for rank, row in enumerate(per.iter_rows(named=True)):
+        g = int(row["g"])
+        cid = f"C{rank + 1:04d}"
+        verts = np.asarray(row["v"], dtype=np.int64)
+        for v in verts:
+            cid_of[int(v)] = cid
+        kw = kind_by_g.get((g,))
+        total = float(kw.get_column("weight").sum()) if kw is not None else 0.0
+        ks: tuple[tuple[str, float], ...] = ()
+        if kw is not None and total > 0:
+            ks = tuple(
+                (str(k), round(float(w) / total, 3))
+                for k, w in kw.sort("weight", descending=True).select("kind", "weight").iter_rows()
+            )
+        sh = shared_by_g.get((g,))
+        evid: list[SharedEntity] = []
+        if sh is not None:
+            for k, e, c in sh.sort("k", descending=True).select("kind", "entity", "k").iter_rows():
+                evid.append(SharedEntity(str(k), _entity_label(k, e, cfg.incidence), int(c)))
+        m = len(verts)
+        density = total / (m * (m - 1) / 2) if m > 1 else 0.0
+        clusters.append(
+            Cluster(
+                cluster_id=cid,
+                accounts=tuple(sorted(str(ids[v]) for v in verts)),
+                score=round(float(row["ev"]), 6),
+                density=round(density, 6),
+                n_flagged=int(row["n_flagged"]),
+                evidence=tuple(evid),
+                kind_strength=ks,
+                dense_block=bool(row["in_block"] >= 0.5),
+            )
+        )
+    return clusters, cid_of
+
+
+def _reasons(
+    graph: AccountGraph,
+    groups: np.ndarray,
+    cid_of: list[str | None],
+    prop: PropagationResult,
+    own: np.ndarray,
+    clusters: list[Cluster],
+) -> list[str]:
+    """Per-account sentence: which cluster, how tied, through which kinds (with counts)."""
+    n = graph.n_accounts
+    out = [""] * n
+    if n == 0:
+        return out
+    ke = graph.kind_edges
+    src = ke.get_column("src").to_numpy()
+    dst = ke.get_column("dst").to_numpy()
+    same = (groups[src] == groups[dst]) & (groups[src] >= 0)
+    k = ke.filter(pl.Series(same))
+    both = pl.concat(
+        [
+            k.select(pl.col("src").alias("v"), pl.col("dst").alias("u"), "kind", "weight"),
+            k.select(pl.col("dst").alias("v"), pl.col("src").alias("u"), "kind", "weight"),
+        ]
+    )
+    per = (
+        both.group_by("v", "kind")
+        .agg(pl.col("u").n_unique().alias("nb"), pl.col("weight").sum().alias("w"))
+        .sort(["v", "w"], descending=[False, True])
+        .group_by("v", maintain_order=True)
+        .head(3)
+        .group_by("v", maintain_order=True)
+        .agg(pl.format("{} with {}", pl.col("kind"), pl.col("nb")).str.join(", ").alias("t"))
+    )
+    text = dict(zip(per.get_column("v").to_list(), per.get_column("t").to_list(), strict=True))
+    size = {c.cluster_id: c.size for c in clusters}
+    for v in range(n):
+        cid = cid_of[v]
+        if cid is None:
+            continue
+        ties = text.get(v, "")
+        s = f"cluster {cid} ({size.get(cid, 0)} accts)"
+        if ties:
+            s += f": shares {ties} members"
+        if prop.raised_by[v] > 0 and prop.score[v] > own[v] + 1e-9:
+            src_name = "cluster" if prop.raised_by[v] == 1 else "dense block"
+            s += (
+                f"; score raised {own[v]:.2f}->{prop.score[v]:.2f} by {src_name} evidence "
+                f"{prop.evidence[v]:.2f} x tie {prop.tie[v]:.2f}"
+            )
+        out[v] = s
+    return out
