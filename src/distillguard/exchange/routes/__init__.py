@@ -1,0 +1,1 @@
+"""One module per TAXII resource (plus the hub's SSE and sighting-summary extensions)."""

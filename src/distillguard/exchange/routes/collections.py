@@ -1,0 +1,56 @@
+"""GET /{api_root}/collections/ and /{api_root}/collections/{id}/.
+
+Only collections the caller holds a grant on are listed; others answer 404 whether or
+not they exist.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from distillguard.exchange.context import hub_of
+from distillguard.exchange.errors import STIX_MEDIA_TYPE, not_found, taxii_response
+from distillguard.exchange.routes._params import check_accept
+from distillguard.exchange.routes.models import CollectionResource
+from distillguard.exchange.store.base import Collection, Grant
+
+router = APIRouter()
+
+
+def _resource(col: Collection, grant: Grant) -> dict[str, object]:
+    return CollectionResource(
+        id=col.id,
+        title=col.title,
+        description=col.description or None,
+        can_read=grant.can_read,
+        can_write=grant.can_write,
+        media_types=[STIX_MEDIA_TYPE],
+    ).model_dump(exclude_none=True)
+
+
+@router.get("/{api_root}/collections/")
+def list_collections(api_root: str, request: Request) -> Response:
+    hub = hub_of(request)
+    check_accept(request)
+    member = hub.caller(request)
+    if api_root != hub.settings.api_root:
+        raise not_found("API root")
+    grants = {g.collection_id: g for g in hub.store.member_grants(member.id)}
+    cols = [
+        _resource(c, grants[c.id])
+        for c in hub.store.list_collections()
+        if c.id in grants and (grants[c.id].can_read or grants[c.id].can_write)
+    ]
+    return taxii_response({"collections": cols} if cols else {})
+
+
+@router.get("/{api_root}/collections/{collection_id}/")
+def get_collection(api_root: str, collection_id: str, request: Request) -> Response:
+    hub = hub_of(request)
+    check_accept(request)
+    member = hub.caller(request)
+    if api_root != hub.settings.api_root:
+        raise not_found("API root")
+    acc = hub.access(member, collection_id)
+    return taxii_response(_resource(acc.collection, acc.grant))
