@@ -2,7 +2,8 @@
 
 Two complementary views of the same evidence:
 
-* **Leiden** (``leidenalg`` on an ``igraph`` graph) partitions the weighted account graph into
+* **Leiden** (igraph's native implementation of Traag et al.; ``leidenalg`` is the same
+  algorithm but ~20x slower on these graphs) partitions the weighted account graph into
   communities: every account belongs to one, and an operation's fleet, tied together by many
   weak and a few strong links, ends up in one or a few communities.
 * **Dense blocks, Fraudar-style** (Hooi et al., KDD 2016) work on the bipartite
@@ -17,10 +18,10 @@ Two complementary views of the same evidence:
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import igraph as ig
-import leidenalg
 import numpy as np
 import polars as pl
 
@@ -37,16 +38,20 @@ def leiden_membership(
     src = graph.edges.get_column("src").to_numpy()
     dst = graph.edges.get_column("dst").to_numpy()
     w = graph.edges.get_column("weight").to_numpy().astype(float)
-    g = ig.Graph(n=n, edges=np.column_stack([src, dst]).tolist(), directed=False)
-    g.es["weight"] = w
-    part = leidenalg.find_partition(
-        g,
-        leidenalg.RBConfigurationVertexPartition,
-        weights="weight",
-        resolution_parameter=resolution,
-        seed=seed,
-        n_iterations=n_iterations,
-    )
+    g = ig.Graph(n=n, edges=np.column_stack([src, dst]), directed=False)
+    # igraph's native Leiden (same algorithm as leidenalg, ~20x faster here); igraph draws
+    # from a Python RNG, seeded locally and restored so results are reproducible.
+    rng = random.Random(seed)
+    ig.set_random_number_generator(rng)
+    try:
+        part = g.community_leiden(
+            objective_function="modularity",
+            weights=w,
+            resolution=resolution,
+            n_iterations=n_iterations,
+        )
+    finally:
+        ig.set_random_number_generator(random)
     return np.asarray(part.membership, dtype=np.int64)
 
 

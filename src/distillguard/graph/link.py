@@ -11,6 +11,7 @@ import polars as pl
 
 from distillguard.aggregate.incidence import IncidenceConfig, build_incidence
 from distillguard.errors import ConfigError
+from distillguard.graph.attribution import Attribution
 from distillguard.graph.build import AccountGraph, build_graph
 from distillguard.graph.cluster import DenseBlock, dense_blocks, leiden_membership
 from distillguard.graph.propagate import PropagationResult, propagate_scores
@@ -85,6 +86,7 @@ class Cluster:
     evidence: tuple[SharedEntity, ...]
     kind_strength: tuple[tuple[str, float], ...]
     dense_block: bool = False
+    attribution: tuple[Attribution, ...] = ()
 
     @property
     def size(self) -> int:
@@ -211,6 +213,12 @@ def link_accounts(
     block_of = np.full(n, -1, dtype=np.int64)
     for b, blk in enumerate(blocks):
         block_of[blk.accounts] = b
+    if cfg.flag_threshold is not None:
+        thr = cfg.flag_threshold
+    elif own_flag.any():
+        thr = float(own[own_flag].min())
+    else:
+        thr = 0.5
     prop = propagate_scores(
         graph,
         inc,
@@ -223,13 +231,8 @@ def link_accounts(
         tie_unit=cfg.tie_unit,
         kind_weights=cfg.kind_weights,
         min_group_evidence=cfg.min_group_evidence,
+        anchor_threshold=thr,
     )
-    if cfg.flag_threshold is not None:
-        thr = cfg.flag_threshold
-    elif own_flag.any():
-        thr = float(own[own_flag].min())
-    else:
-        thr = 0.5
     flagged = own_flag | (prop.score >= thr)
     clusters, cid_of = _make_clusters(graph, inc, groups, block_of, prop, flagged, cfg)
     reasons = _reasons(graph, groups, cid_of, prop, own, clusters)

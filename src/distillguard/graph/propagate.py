@@ -77,6 +77,7 @@ def in_group_strength(
     graph: AccountGraph,
     groups: np.ndarray,
     candidates: np.ndarray,
+    anchors: np.ndarray,
     *,
     network_discount: float,
     kind_weights: dict[str, float],
@@ -84,8 +85,12 @@ def in_group_strength(
     """Account-centric tie strength to its own group, corrected by a data-learned null.
 
     For member ``i`` of group ``G`` and kind ``k``: ``obs`` is the specificity-weighted share of
-    i's activity of kind k on entities that another member of G also touched
-    (``sum share * idf``). ``null`` is the same quantity averaged over *non-members* that
+    i's activity of kind k on entities that G's *anchors* (members part 1 already flagged:
+    the evidence that propagates) also touched, ``sum share * idf * c / (c + 1)`` with ``c``
+    the number of other anchors on the entity. Ties to the evidence, not to any member: two
+    honest customers in one proxy cluster who happened to sign up in the same ten minutes
+    tie to each other, not to the fleet; and one chance coincidence with one anchor counts
+    half of a burst shared with twenty. ``null`` is the same quantity averaged over *non-members* that
     have kind k at all: what chance overlap with G looks like. An always-on fleet is active
     in every minute, so any busy account's time buckets overlap it; the null removes that.
     ``z = clip((obs - null) / (1 - null), 0, 1)``; strength is ``sum_k weight_k * z_k``, with
@@ -106,6 +111,7 @@ def in_group_strength(
             "account_id": pl.Series(graph.account_ids.tolist(), dtype=pl.String()),
             "v": np.arange(n, dtype=np.int64),
             "g": groups.astype(np.int64),
+            "a": anchors.astype(np.int64),
         }
     ).filter(pl.col("g").is_in(cand_groups.tolist()))
     inc = incidence.join(graph.entities.select("kind", "entity", "idf"), on=["kind", "entity"])
@@ -113,8 +119,10 @@ def in_group_strength(
     mass_e = inc.group_by("kind", "entity").agg(pl.col("m").sum().alias("M"))
     n_k = incidence.group_by("kind").agg(pl.col("account_id").n_unique().alias("nk"))
     mem = inc.join(gm, on="account_id")
-    per_e = mem.group_by("g", "kind", "entity").agg(
-        pl.col("m").sum().alias("Mg"), pl.len().alias("cnt")
+    per_e = (
+        mem.group_by("g", "kind", "entity")
+        .agg(pl.col("m").sum().alias("Mg"), pl.col("a").sum().alias("cnt"))
+        .filter(pl.col("cnt") >= 1)
     )
     n_gk = (
         incidence.join(gm, on="account_id")
@@ -124,7 +132,11 @@ def in_group_strength(
     null = (
         per_e.join(mass_e, on=["kind", "entity"])
         .group_by("g", "kind")
-        .agg((pl.col("M") - pl.col("Mg")).sum().alias("out_mass"))
+        .agg(
+            ((pl.col("M") - pl.col("Mg")) * pl.col("cnt") / (pl.col("cnt") + 1))
+            .sum()
+            .alias("out_mass")
+        )
         .join(n_gk, on=["g", "kind"])
         .join(n_k, on="kind")
         .with_columns(
@@ -145,9 +157,10 @@ def in_group_strength(
     )
     obs = (
         mem.join(per_e.select("g", "kind", "entity", "cnt"), on=["g", "kind", "entity"])
-        .filter(pl.col("cnt") >= 2)
+        .with_columns((pl.col("cnt") - pl.col("a")).alias("c"))
+        .filter(pl.col("c") >= 1)
         .group_by("v", "g", "kind")
-        .agg(pl.col("m").sum().alias("obs"))
+        .agg((pl.col("m") * pl.col("c") / (pl.col("c") + 1)).sum().alias("obs"))
         .join(null, on=["g", "kind"], how="left")
         .with_columns(
             ((pl.col("obs") - pl.col("null").fill_null(0.0)) / (1.0 - pl.col("null").fill_null(0.0)))
@@ -200,6 +213,7 @@ def propagate_scores(
     tie_unit: float = 1.0,
     kind_weights: dict[str, float] | None = None,
     min_group_evidence: float = 0.3,
+    anchor_threshold: float = 0.5,
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored, tightly-tied groups."""
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
@@ -222,10 +236,11 @@ def propagate_scores(
             graph,
             groups,
             g_ev >= min_group_evidence,
+            own >= anchor_threshold,
             network_discount=network_discount,
             kind_weights=kw,
         )
-        tie = tie_strength(strength, groups, members, unit=tie_unit)
+        tie = tie_strength(strength, groups, own >= anchor_threshold, unit=tie_unit)
         cand = ev * tie
         up = cand > best
         best = np.where(up, cand, best)
