@@ -43,16 +43,18 @@ class SeenKeys:
     def check_and_add(self, h: np.ndarray) -> np.ndarray:
         """Mask of hashes already seen, earlier in this batch or in a previous one.
         The first occurrence is never marked, so callers keep it."""
+        # Work in sorted order: membership tests on sorted queries are cache-friendly and
+        # the keys left over are already sorted and unique (no np.unique pass needed).
         order = np.argsort(h, kind="stable")
         hs = h[order]
         dup_sorted = np.zeros(len(h), dtype=bool)
         if len(h) > 1:
             dup_sorted[1:] = hs[1:] == hs[:-1]
+        for arr in (self.main, *self.pending):
+            dup_sorted |= _member(arr, hs)
         dup = np.empty(len(h), dtype=bool)
         dup[order] = dup_sorted
-        for arr in (self.main, *self.pending):
-            dup |= _member(arr, h)
-        new = np.unique(h[~dup])
+        new = hs[~dup_sorted]
         if len(new):
             self.pending.append(new)
         n_pending = sum(len(p) for p in self.pending)

@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import queue
+import threading
+
 import numpy as np
 import orjson
 import pyarrow as pa
@@ -302,15 +305,12 @@ def _check_required_keys(piece: bytes, f: DataFile, spec: Table) -> None:
             f"{n_obj} records)", path=f.path, field=missing[0])
 
 
-def iter_jsonl(f: DataFile, spec: Table, progress: Progress | None = None,
-               chunk_bytes: int = CHUNK_BYTES) -> Iterator[RawChunk]:
-    """Yield raw chunks of a JSONL / JSONL.gz file with the full raw schema."""
-    schema = jsonl_raw_schema(spec)
-    ts_fields = frozenset(c.name for c in spec.columns if pa.types.is_timestamp(c.type))
+def _pieces(f: DataFile, chunk_bytes: int) -> Iterator[tuple[bytes, int, int, int]]:
+    """Newline-aligned pieces of the (decompressed) file: (piece, first line number,
+    byte offset, on-disk bytes consumed so far)."""
     stream, raw = _open_stream(f)
     buf = b""
     line0, off0 = 1, 0
-    first = True
     try:
         while True:
             try:
@@ -328,24 +328,77 @@ def iter_jsonl(f: DataFile, spec: Table, progress: Progress | None = None,
             else:
                 piece, buf = buf, b""
                 if not piece.strip():
-                    break
-            if first:
-                _check_required_keys(piece, f, spec)
-                first = False
-            parts: list[tuple[pa.Table, Locator]] = []
-            rejected: list[Rejected] = []
-            _parse_piece(piece, line0, off0, schema, ts_fields, parts, rejected)
-            tables = [t for t, _ in parts]
-            table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-            locate = _concat_locators([(t.num_rows, loc) for t, loc in parts])
-            yield RawChunk(table=table, locate=locate, rejected=rejected)
+                    return
+            yield piece, line0, off0, raw.tell()
             line0 += piece.count(b"\n")
             off0 += len(piece)
-            if progress is not None:
-                progress(raw.tell())
             if not data:
-                break
+                return
     finally:
         stream.close()
         if raw is not stream:
             raw.close()
+
+
+_DONE = object()
+
+
+def _prefetch(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """Run ``it`` in a background thread, ``depth`` items ahead. Decompression and file
+    reads release the GIL, so they overlap with JSON parsing on the other core."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in it:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_DONE)
+        except BaseException as exc:  # forwarded to the consumer
+            q.put(exc)
+
+    t = threading.Thread(target=work, name="distillguard-prefetch", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while t.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                t.join(0.05)
+
+
+def iter_jsonl(f: DataFile, spec: Table, progress: Progress | None = None,
+               chunk_bytes: int = CHUNK_BYTES) -> Iterator[RawChunk]:
+    """Yield raw chunks of a JSONL / JSONL.gz file with the full raw schema."""
+    schema = jsonl_raw_schema(spec)
+    ts_fields = frozenset(c.name for c in spec.columns if pa.types.is_timestamp(c.type))
+    first = True
+    for piece, line0, off0, pos in _prefetch(_pieces(f, chunk_bytes)):
+        if first:
+            _check_required_keys(piece, f, spec)
+            first = False
+        parts: list[tuple[pa.Table, Locator]] = []
+        rejected: list[Rejected] = []
+        _parse_piece(piece, line0, off0, schema, ts_fields, parts, rejected)
+        tables = [t for t, _ in parts]
+        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        locate = _concat_locators([(t.num_rows, loc) for t, loc in parts])
+        yield RawChunk(table=table, locate=locate, rejected=rejected)
+        if progress is not None:
+            progress(pos)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -25,6 +26,11 @@ from distillguard.ingest.reader import iter_event_batches, progress_total, read_
 from distillguard.ingest.report import ValidationReport
 
 _STAT_COLUMNS = ["event_id", "ts", "account_id", "model", "client_ip", "prompt"]
+
+
+def _unique_u64(h: np.ndarray) -> np.ndarray:
+    # polars' multi-threaded hash unique; numpy's np.unique sorts or hashes single-threaded
+    return pl.Series(h).unique().to_numpy()
 
 
 class _EventStats:
@@ -52,18 +58,18 @@ class _EventStats:
         ips = b.column("client_ip")
         ips = ips.filter(pc.is_valid(ips))
         if len(ips):
-            self.ip_hashes.append(np.unique(hash_keys(ips)))
-        self.account_hashes.append(np.unique(hash_keys(b.column("account_id"))))
+            self.ip_hashes.append(_unique_u64(hash_keys(ips)))
+        self.account_hashes.append(_unique_u64(hash_keys(b.column("account_id"))))
         self.with_prompt += b.num_rows - b.column("prompt").null_count
         # keep the per-batch unique sets small
         if len(self.ip_hashes) > 8:
-            self.ip_hashes = [np.unique(np.concatenate(self.ip_hashes))]
+            self.ip_hashes = [_unique_u64(np.concatenate(self.ip_hashes))]
         if len(self.account_hashes) > 8:
-            self.account_hashes = [np.unique(np.concatenate(self.account_hashes))]
+            self.account_hashes = [_unique_u64(np.concatenate(self.account_hashes))]
 
     def as_dict(self) -> dict[str, Any]:
         def n_unique(parts: list[np.ndarray]) -> int:
-            return int(len(np.unique(np.concatenate(parts)))) if parts else 0
+            return len(_unique_u64(np.concatenate(parts))) if parts else 0
 
         return {
             "events": self.n,
