@@ -70,7 +70,7 @@ def _common_errors(obj: Mapping[str, Any]) -> list[str]:
     stix_id = obj.get("id")
     if not isinstance(stix_type, str) or not stix_type:
         return ["'type' must be a non-empty string"]
-    if not isinstance(stix_id, str) or not _ID_RE.match(stix_id):
+    if not isinstance(stix_id, str) or not _ID_RE.fullmatch(stix_id):
         errors.append("'id' must match <object-type>--<UUID> (lowercase ASCII)")
     elif stix_id.split("--", 1)[0] != stix_type:
         errors.append(f"'id' prefix must equal the object's type '{stix_type}'")
@@ -80,7 +80,7 @@ def _common_errors(obj: Mapping[str, Any]) -> list[str]:
         errors.append("'spec_version' must be '2.1'")
     for prop in ("created", "modified", "valid_from", "valid_until", "first_seen", "last_seen"):
         value = obj.get(prop)
-        if value is not None and (not isinstance(value, str) or not _TS_RE.match(value)):
+        if value is not None and (not isinstance(value, str) or not _TS_RE.fullmatch(value)):
             errors.append(f"'{prop}' must be an RFC 3339 UTC timestamp like 2024-01-01T00:00:00Z")
     confidence = obj.get("confidence")
     if confidence is not None and (

@@ -18,7 +18,7 @@ _TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}$")
 
 def norm_ts(value: str) -> str | None:
     """A STIX/TAXII timestamp in the stored fixed-width form, or None if malformed."""
-    m = _TS.match(value)
+    m = _TS.fullmatch(value)
     if not m:
         return None
     try:
@@ -30,7 +30,7 @@ def norm_ts(value: str) -> str | None:
 
 
 def valid_id(value: str) -> bool:
-    return bool(_ID.match(value))
+    return bool(_ID.fullmatch(value))
 
 
 def _list(request: Request, name: str) -> tuple[str, ...]:
@@ -74,7 +74,7 @@ def parse_filter(
     if any(not valid_id(i) for i in ids):
         raise TaxiiError(400, "match[id] must hold STIX identifiers")
     types = _list(request, "match[type]") if "type" in allow else ()
-    if any(not _TYPE.match(t) for t in types):
+    if any(not _TYPE.fullmatch(t) for t in types):
         raise TaxiiError(400, "match[type] must hold STIX type names")
     versions = default_versions
     if "version" in allow and "match[version]" in q:
