@@ -1,0 +1,224 @@
+"""Stage 2: account-level features as dataframe operations over the enriched event frame.
+
+Every feature is a group-by over ``account_id`` (or a join of small per-account tables), so
+this stage is expressible in Spark SQL unchanged in spirit. Nothing here decides anything;
+signals (``distillguard.signals``) turn features into evidence and the scorer weighs it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from distillguard.enrich.content import AREAS, INTENTS, classify_prompts
+
+#: ``max_tokens`` at or above this counts as "asks for long outputs".
+HIGH_MAX_TOKENS = 4000
+#: Prompts per account kept for content classification (lowest sample keys).
+SAMPLE_PER_ACCOUNT = 6
+#: Accounts created within the same window form a sign-up burst.
+SIGNUP_BUCKET = "10m"
+
+_AUTOMATION_UA = (
+    r"(?i)python-requests|httpx|aiohttp|urllib|curl/|wget|go-http-client|okhttp|node-fetch|"
+    r"axios|undici|java/|libwww|scrapy|postman|insomnia|rest-client|guzzle|reqwest|hyper/"
+)
+
+
+def ua_classes(ev: pl.LazyFrame) -> pl.DataFrame:
+    """``user_agent -> ua_class`` (browser / http_lib / sdk / none), over distinct UAs only."""
+    uas = ev.select(pl.col("user_agent").unique()).collect()
+    ua = pl.col("user_agent")
+    return uas.with_columns(
+        pl.when(ua.is_null()).then(pl.lit("none"))
+        .when(ua.str.contains(_AUTOMATION_UA)).then(pl.lit("http_lib"))
+        .when(ua.str.contains(r"(?i)mozilla/|safari|chrome/|firefox")).then(pl.lit("browser"))
+        .otherwise(pl.lit("sdk")).alias("ua_class")
+    )
+
+
+def _entropy(counts: pl.Expr) -> pl.Expr:
+    p = counts / counts.sum()
+    return -(p * p.log()).sum()
+
+
+def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame) -> pl.LazyFrame:
+    """Volume, timing, tokens, templates, automation per account (one group-by pass)."""
+    uas = ua_classes(ev).lazy()
+    fam = families.lazy().select(
+        "template_id", pl.col("n_accounts").alias("fam_accounts")
+    )
+    shared_prompts = (
+        ev.filter(pl.col("prompt_hash").is_not_null())
+        .group_by("prompt_hash")
+        .agg(pl.col("account_id").n_unique().alias("prompt_accounts"))
+        .filter(pl.col("prompt_accounts") >= 3)
+    )
+    x = (
+        ev.join(uas, on="user_agent", how="left")
+        .join(fam, on="template_id", how="left")
+        .join(shared_prompts, on="prompt_hash", how="left")
+        .sort("account_id", "ts")
+        .with_columns(
+            (pl.col("ts").diff().over("account_id").dt.total_milliseconds() / 1000.0)
+            .alias("gap_s"),
+            pl.col("ts").dt.hour().alias("hour"),
+        )
+    )
+    base = x.group_by("account_id").agg(
+        pl.len().alias("n_events"),
+        pl.col("ts").min().alias("first_ts"),
+        pl.col("ts").max().alias("last_ts"),
+        pl.col("ts").dt.date().n_unique().alias("active_days"),
+        pl.col("ts").dt.truncate("1h").n_unique().alias("active_hours"),
+        pl.col("model").n_unique().alias("n_models"),
+        pl.col("input_tokens").sum().alias("input_tokens"),
+        pl.col("output_tokens").sum().alias("output_tokens"),
+        pl.col("output_tokens").mean().alias("mean_output_tokens"),
+        (pl.col("max_tokens") >= HIGH_MAX_TOKENS).mean().alias("high_max_tokens_share"),
+        pl.col("temperature").mean().alias("temp_mean"),
+        pl.col("temperature").std().alias("temp_std"),
+        (pl.col("temperature") == 0).mean().alias("temp_zero_share"),
+        (pl.col("status") >= 400).mean().fill_null(0.0).alias("error_share"),
+        (pl.col("status") == 429).mean().fill_null(0.0).alias("rate_limited_share"),
+        (pl.col("ua_class").is_in(["http_lib", "none"])).mean().alias("automation_ua_share"),
+        (pl.col("ua_class") == "browser").mean().alias("browser_share"),
+        pl.col("user_agent").n_unique().alias("n_user_agents"),
+        pl.col("client_ip").n_unique().alias("n_ips"),
+        pl.col("prompt_hash").is_not_null().mean().alias("prompt_share"),
+        (pl.col("prompt_hash").n_unique() / pl.len()).alias("distinct_prompt_ratio"),
+        pl.col("prompt_accounts").is_not_null().mean().alias("shared_prompt_share"),
+        pl.col("prompt_chars").mean().alias("mean_prompt_chars"),
+        pl.col("system_prompt_hash").n_unique().alias("n_system_prompts"),
+        pl.col("system_prompt_hash").is_not_null().mean().alias("system_prompt_share"),
+        (pl.col("n_tools").fill_null(0) > 0).mean().alias("tools_share"),
+        pl.col("template_id").is_not_null().mean().alias("templated_share"),
+        pl.col("template_id").drop_nulls().n_unique().alias("n_templates"),
+        (pl.col("template_id").drop_nulls().value_counts(sort=True).first()
+         .struct.field("count") / pl.len()).alias("top_template_share"),
+        pl.col("template_id").drop_nulls().mode().first().alias("top_template"),
+        (pl.col("fam_accounts") >= 5).mean().fill_null(0.0).alias("wide_family_share"),
+        pl.col("fam_accounts").max().fill_null(0).alias("max_family_accounts"),
+        pl.col("gap_s").mean().alias("gap_mean_s"),
+        pl.col("gap_s").std().alias("gap_std_s"),
+    )
+    hours = (
+        x.group_by("account_id", "hour").agg(pl.len().alias("c"))
+        .group_by("account_id")
+        .agg((_entropy(pl.col("c")) / math.log(24)).alias("hour_entropy"))
+    )
+    return base.join(hours, on="account_id", how="left").with_columns(
+        (pl.col("gap_std_s") / pl.col("gap_mean_s")).alias("gap_cv"),
+        (pl.col("n_events") / pl.col("active_days")).alias("events_per_day"),
+        (pl.col("output_tokens") / pl.col("input_tokens").clip(1)).alias("out_in_ratio"),
+    )
+
+
+def release_features(ev: pl.LazyFrame, releases: pl.DataFrame) -> pl.LazyFrame:
+    """Model pivot right after a release: share of an account's traffic moved to the new
+    model within 48 h, and hours until its first use (only accounts active before it)."""
+    empty = pl.LazyFrame(schema={"account_id": pl.String(), "pivot_share": pl.Float64(),
+                                 "pivot_hours": pl.Float64(), "pivot_model": pl.String()})
+    if releases.height == 0:
+        return empty
+    rel = releases.lazy().select(pl.col("model").alias("rel_model"), "released_at")
+    per = (
+        ev.select("account_id", "ts", "model").join(rel, how="cross")
+        .group_by("account_id", "rel_model")
+        .agg(
+            (pl.col("ts") < pl.col("released_at")).sum().alias("n_before"),
+            ((pl.col("ts") >= pl.col("released_at"))
+             & (pl.col("ts") < pl.col("released_at") + pl.duration(hours=48))).sum()
+            .alias("n_after"),
+            ((pl.col("ts") >= pl.col("released_at"))
+             & (pl.col("ts") < pl.col("released_at") + pl.duration(hours=48))
+             & (pl.col("model") == pl.col("rel_model"))).sum().alias("n_after_new"),
+            ((pl.col("ts").filter(pl.col("model") == pl.col("rel_model")).min()
+              - pl.col("released_at").first()).dt.total_minutes() / 60.0).alias("pivot_hours"),
+        )
+        .filter((pl.col("n_before") > 0) & (pl.col("n_after") > 0))
+        .with_columns((pl.col("n_after_new") / pl.col("n_after")).alias("pivot_share"))
+    )
+    return (
+        per.sort("pivot_share", descending=True)
+        .group_by("account_id")
+        .agg(pl.col("pivot_share").first(), pl.col("pivot_hours").first(),
+             pl.col("rel_model").first().alias("pivot_model"))
+    )
+
+
+def account_facts(accounts: pl.DataFrame) -> pl.LazyFrame:
+    """Sign-up burst size (accounts created in the same window) and declared facts."""
+    acc = accounts.lazy()
+    return acc.with_columns(
+        pl.len().over(pl.col("created_at").dt.truncate(SIGNUP_BUCKET)).alias("signup_burst"),
+    ).select("account_id", "created_at", "tier", "country", "signup_burst")
+
+
+def reduce_sample(sample: pl.DataFrame) -> pl.DataFrame:
+    """Keep the ``SAMPLE_PER_ACCOUNT`` lowest sample keys per account (a bottom-k sample:
+    associative, so partial samples from any batches/partitions merge to the same result)."""
+    return sample.filter(
+        pl.col("sample_key").rank("ordinal").over("account_id") <= SAMPLE_PER_ACCOUNT
+    )
+
+
+def content_features(sample: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Classify the per-account prompt sample: intent shares and capability-area spread.
+
+    Returns ``(per-account content features, classified sample rows)``; the rows feed the
+    evidence ("example prompt") and the report.
+    """
+    s = reduce_sample(sample)
+    distinct = s.unique("prompt", keep="first").select("prompt", "n_tools")
+    cls = pl.concat(
+        [distinct, classify_prompts(distinct.get_column("prompt"), distinct.get_column("n_tools"))],
+        how="horizontal",
+    ).drop("n_tools")
+    rows = s.join(cls, on="prompt", how="left")
+    feats = rows.group_by("account_id").agg(
+        pl.len().alias("n_sampled"),
+        *[(pl.col(f"p_{k}") > 0.5).mean().alias(f"{k}_share") for k in INTENTS],
+        pl.col("area").n_unique().alias("n_areas"),
+    )
+    area_ent = (
+        rows.group_by("account_id", "area").agg(pl.len().alias("c"))
+        .group_by("account_id")
+        .agg((_entropy(pl.col("c")) / math.log(len(AREAS))).alias("area_entropy"))
+    )
+    return feats.join(area_ent, on="account_id", how="left"), rows
+
+
+def account_features(
+    ev: pl.LazyFrame,
+    families: pl.DataFrame,
+    sample: pl.DataFrame,
+    accounts: pl.DataFrame,
+    releases: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One row per account of ``accounts`` (and any account seen only in events).
+
+    Returns ``(features, classified content sample)``.
+    """
+    beh = behaviour_features(ev, families)
+    rel = release_features(ev, releases)
+    content, rows = content_features(sample)
+    facts = account_facts(accounts)
+    ids = pl.concat(
+        [accounts.lazy().select("account_id"), ev.select("account_id").unique()]
+    ).unique()
+    feats = (
+        ids.join(facts, on="account_id", how="left")
+        .join(beh, on="account_id", how="left")
+        .join(rel, on="account_id", how="left")
+        .join(content.lazy(), on="account_id", how="left")
+        .with_columns(
+            pl.col("n_events").fill_null(0),
+            ((pl.col("first_ts") - pl.col("created_at")).dt.total_minutes() / 60.0)
+            .alias("age_at_first_use_h"),
+        )
+        .sort("account_id")
+        .collect()
+    )
+    return feats, rows

@@ -1,0 +1,100 @@
+"""Stage 1: per-event enrichment, a pure function over one Arrow record batch.
+
+No state crosses batches, so the same function runs per partition on Spark (as a
+``mapInArrow``) or per row group here. Prompt text is reduced to hashes and lengths; only
+a small, deterministic per-account sample of prompt text leaves this stage (see
+:func:`content_sample`) for the content classifiers.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pyarrow as pa
+
+from distillguard.enrich._skeleton import head_skeleton_expr, tail_skeleton_expr
+
+#: Columns stage 1 needs from the events table (``prompt`` and ``system_prompt`` are read
+#: but never passed on as text).
+INPUT_COLUMNS: tuple[str, ...] = (
+    "event_id", "ts", "account_id", "api_key_id", "model", "client_ip", "user_agent",
+    "tls_fingerprint", "asn", "system_prompt", "prompt", "n_messages", "n_tools",
+    "input_tokens", "output_tokens", "max_tokens", "temperature", "status",
+)
+
+_DTYPES: dict[str, pl.DataType] = {
+    "event_id": pl.String(), "ts": pl.Datetime("us", "UTC"), "account_id": pl.String(),
+    "api_key_id": pl.String(), "model": pl.String(), "client_ip": pl.String(),
+    "user_agent": pl.String(), "tls_fingerprint": pl.String(), "asn": pl.Int64(),
+    "system_prompt": pl.String(), "prompt": pl.String(), "n_messages": pl.Int32(),
+    "n_tools": pl.Int32(), "input_tokens": pl.Int64(), "output_tokens": pl.Int64(),
+    "max_tokens": pl.Int64(), "temperature": pl.Float64(), "status": pl.Int32(),
+}
+
+#: Seed for every content hash, so ids are stable across runs and machines.
+HASH_SEED = 0x5EED
+
+#: Prompt text kept per account per batch for the content sample.
+SAMPLE_PER_ACCOUNT_PER_BATCH = 6
+SAMPLE_TEXT_CHARS = 600
+
+
+def _complete(df: pl.DataFrame) -> pl.DataFrame:
+    """Add missing nullable columns as all-null, so absent optional columns degrade."""
+    missing = [pl.lit(None, dtype=t).alias(c) for c, t in _DTYPES.items() if c not in df.columns]
+    if missing:
+        df = df.with_columns(missing)
+    return df.with_columns([pl.col(c).cast(t) for c, t in _DTYPES.items()])
+
+
+def _hash(expr: pl.Expr) -> pl.Expr:
+    # null in, null out: "no prompt" must not collapse into one giant family.
+    return pl.when(expr.is_not_null()).then(expr.hash(HASH_SEED)).otherwise(None)
+
+
+def _enriched_with_prompt(df: pl.DataFrame) -> pl.DataFrame:
+    df = _complete(df)
+    prompt = pl.col("prompt")
+    return df.select(
+        "event_id", "account_id", "ts", "model", "api_key_id", "client_ip", "asn",
+        "user_agent", "tls_fingerprint",
+        _hash(pl.col("system_prompt")).alias("system_prompt_hash"),
+        _hash(head_skeleton_expr(prompt)).alias("tpl_head"),
+        _hash(tail_skeleton_expr(prompt)).alias("tpl_tail"),
+        _hash(prompt).alias("prompt_hash"),
+        prompt.str.len_chars().cast(pl.Int32).alias("prompt_chars"),
+        "n_messages", "n_tools", "input_tokens", "output_tokens", "max_tokens",
+        "temperature", "status", "prompt",
+    )
+
+
+def enrich_frame(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Stage 1 over canonical events: ``(enriched narrow frame, content sample)``.
+
+    The narrow frame is described in :mod:`distillguard.enrich`; it carries no prompt text.
+    The content sample keeps a few prompts per account, chosen by a hash of the event id:
+    choosing by hash (not arrival order) makes it deterministic and spread over the
+    account's traffic, and taking the lowest hashes per batch (then again per account in
+    stage 2) bounds it to a few prompts per account whatever the volume.
+    """
+    full = _enriched_with_prompt(df)
+    sample = (
+        full.filter(pl.col("prompt").is_not_null())
+        .with_columns(pl.col("event_id").hash(HASH_SEED).alias("sample_key"))
+        .filter(
+            pl.col("sample_key").rank("ordinal").over("account_id")
+            <= SAMPLE_PER_ACCOUNT_PER_BATCH
+        )
+        .select(
+            "account_id", "event_id", "sample_key", "tpl_head", "tpl_tail", "n_tools",
+            pl.col("prompt").str.head(SAMPLE_TEXT_CHARS),
+        )
+    )
+    return full.drop("prompt"), sample
+
+
+def enrich_batch(batch: pa.RecordBatch | pa.Table) -> tuple[pa.Table, pa.Table]:
+    """Stage 1 over one Arrow batch; see :func:`enrich_frame`."""
+    df = pl.from_arrow(batch)
+    assert isinstance(df, pl.DataFrame)
+    narrow, sample = enrich_frame(df)
+    return narrow.to_arrow(), sample.to_arrow()

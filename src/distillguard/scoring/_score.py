@@ -1,0 +1,101 @@
+"""Stage 3: weigh signal strengths into one score per account, with a label-free threshold.
+
+Raw evidence ``r`` per account::
+
+    C = sum of weighted content strengths      (what is asked: reasoning traces, grades, ...)
+    O = sum of weighted operation strengths    (how: templates across accounts, automation, ...)
+    r = C + O + interaction * min(C, O) - sum of weighted dampeners
+
+The ``min(C, O)`` term encodes what distillation fundamentally is -- harvesting particular
+content *at scale* -- and is what keeps the hard negatives down: tutoring traffic has
+content evidence without the operation, app backends and batch jobs have the operation
+without the content.
+
+Threshold without labels (see docs/detection.md): the bulk of accounts is taken as the
+null. Its location ``m`` (median) and scale ``s`` (median - 10th percentile, / 1.2816,
+i.e. the normal-equivalent spread of the *lower* half, which contamination in the upper
+tail cannot inflate) are robust to up to ~50% attackers. The null's upper tail is modelled
+as logistic with that spread (heavier than normal, so the FPR estimate errs on the safe
+side), and the threshold is the raw value where that tail falls to ``target_fpr``. The
+score is a logistic of the distance to the threshold in null-scale units, so 0.5 is the
+operating point and scores are comparable across datasets.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from distillguard.signals.registry import DetectionConfig
+
+#: Smallest null spread accepted, in raw units (1.0 = one weight-1 signal at full
+#: strength). When most accounts show no evidence at all the bulk is degenerate (all
+#: zeros) and its spread says nothing about how far an honest account can drift; a
+#: quarter of one full signal is the floor on that drift.
+MIN_SCALE = 0.25
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The label-free operating point: null location/scale, threshold, target FPR."""
+
+    null_location: float
+    null_scale: float
+    threshold: float
+    target_fpr: float
+    estimated_flag_rate: float
+
+
+def strengths_frame(features: pl.DataFrame, cfg: DetectionConfig) -> pl.DataFrame:
+    """``account_id`` plus one strength column per enabled signal."""
+    cols = [w.signal.checked_strengths(features) for w in cfg.signals]
+    return pl.DataFrame([features.get_column("account_id"), *cols])
+
+
+def raw_scores(strengths: pl.DataFrame, cfg: DetectionConfig) -> pl.DataFrame:
+    content = sum((w.weight * pl.col(w.signal.name) for w in cfg.signals
+                   if w.signal.axis == "content"), pl.lit(0.0))
+    operation = sum((w.weight * pl.col(w.signal.name) for w in cfg.signals
+                     if w.signal.axis == "operation"), pl.lit(0.0))
+    damp = sum((w.weight * pl.col(w.signal.name) for w in cfg.signals
+                if w.signal.axis == "dampener"), pl.lit(0.0))
+    return strengths.with_columns(
+        content.alias("content_evidence"), operation.alias("operation_evidence"),
+        damp.alias("dampening"),
+    ).with_columns(
+        (pl.col("content_evidence") + pl.col("operation_evidence")
+         + cfg.interaction * pl.min_horizontal("content_evidence", "operation_evidence")
+         - pl.col("dampening")).alias("raw")
+    )
+
+
+def calibrate(raw: np.ndarray, target_fpr: float) -> Calibration:
+    """Label-free threshold for ``target_fpr`` from the bulk of the raw-score distribution."""
+    if raw.size == 0:
+        return Calibration(0.0, MIN_SCALE, math.inf, target_fpr, 0.0)
+    m = float(np.median(raw))
+    q10 = float(np.quantile(raw, 0.10))
+    scale = max((m - q10) / 1.2816, MIN_SCALE)
+    # logistic with the same standard deviation: s_logistic = scale * sqrt(3) / pi
+    s_log = scale * math.sqrt(3) / math.pi
+    thr = m + s_log * math.log((1 - target_fpr) / target_fpr)
+    return Calibration(m, scale, thr, target_fpr, float(np.mean(raw >= thr)))
+
+
+def score_accounts(features: pl.DataFrame, cfg: DetectionConfig) -> tuple[pl.DataFrame, Calibration]:
+    """Per account: signal strengths, evidence sums, ``raw``, ``score`` in [0, 1], ``flagged``."""
+    st = raw_scores(strengths_frame(features, cfg), cfg)
+    active = features.get_column("n_events").fill_null(0).to_numpy() > 0
+    raw = st.get_column("raw").to_numpy()
+    cal = calibrate(raw[active], cfg.target_fpr)
+    z = (raw - cal.threshold) / cal.null_scale
+    score = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+    score = np.where(active, score, 0.0)
+    out = st.with_columns(
+        pl.Series("score", np.round(score, 6)),
+        pl.Series("flagged", (score >= 0.5) & active),
+    )
+    return out, cal

@@ -1,0 +1,51 @@
+"""Templated traffic, especially in template families shared by many accounts.
+
+Targets the core of industrial distillation: one operation, many accounts, a few
+instruction templates wrapping millions of varied payloads. Enterprise batch jobs are
+templated too but stay inside one account or org, so most of the strength comes from the
+share of traffic in families that span many accounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from distillguard.aggregate.templates import family_label
+from distillguard.signals.base import Signal, col, pct, ramp
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplateFamily(Signal):
+    name = "template_family"
+    axis = "operation"
+    requires = ("templated_share", "wide_family_share", "top_template_share", "n_events",
+                "max_family_accounts", "top_template")
+    wide_weight: float = 0.75
+    min_events: int = 5
+
+    def strengths(self, features: pl.DataFrame) -> pl.Series:
+        s = (self.wide_weight * col("wide_family_share")
+             + (1 - self.wide_weight) * col("templated_share"))
+        conf = ramp(col("n_events"), self.min_events / 2, self.min_events)
+        return features.select((s * conf).alias(self.name)).to_series()
+
+    def describe(self, row: Mapping[str, Any], strength: float) -> str:
+        fam = family_label(row["top_template"]) if row.get("top_template") is not None else "-"
+        return (f"{pct(row.get('templated_share'))} of {row.get('n_events', 0):,} requests "
+                f"templated; top family {fam} carries {pct(row.get('top_template_share'))}; "
+                f"{pct(row.get('wide_family_share'))} in families shared by >=5 accounts "
+                f"(largest: {row.get('max_family_accounts', 0):,} accounts)")
+
+    @classmethod
+    def examples(cls) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        pos = [{"account_id": "p", "templated_share": 0.95, "wide_family_share": 0.9,
+                "top_template_share": 0.8, "n_events": 500, "max_family_accounts": 212,
+                "top_template": 123}]
+        neg = [{"account_id": "n", "templated_share": 0.0, "wide_family_share": 0.0,
+                "top_template_share": 0.0, "n_events": 40, "max_family_accounts": 0,
+                "top_template": None}]
+        return pos, neg
