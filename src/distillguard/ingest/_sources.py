@@ -72,24 +72,49 @@ def parquet_schema(f: DataFile) -> pa.Schema:
         raise _wrap(exc, f, "cannot read Parquet file (corrupt or not Parquet)") from exc
 
 
+def _parquet_tables(pf: pq.ParquetFile, columns: list[str], batch_rows: int) -> Iterator[pa.Table]:
+    """Read whole row groups, several at a time up to ~batch_rows rows: ``read_row_groups``
+    decodes columns in parallel and is ~2x faster than ``iter_batches``. A row group much
+    larger than ``batch_rows`` is streamed with ``iter_batches`` to bound memory."""
+    md = pf.metadata
+    group: list[int] = []
+    rows = 0
+    for i in range(md.num_row_groups):
+        n = md.row_group(i).num_rows
+        if n > 2 * batch_rows:
+            if group:
+                yield pf.read_row_groups(group, columns=columns, use_threads=True)
+                group, rows = [], 0
+            for b in pf.iter_batches(batch_size=batch_rows, row_groups=[i], columns=columns,
+                                     use_threads=True):
+                yield pa.Table.from_batches([b])
+            continue
+        if group and rows + n > batch_rows:
+            yield pf.read_row_groups(group, columns=columns, use_threads=True)
+            group, rows = [], 0
+        group.append(i)
+        rows += n
+    if group:
+        yield pf.read_row_groups(group, columns=columns, use_threads=True)
+
+
 def iter_parquet(f: DataFile, columns: list[str], batch_rows: int,
                  progress: Progress | None = None) -> Iterator[RawChunk]:
     """Yield raw chunks of the projected ``columns`` (all must exist in the file)."""
     try:
         pf = pq.ParquetFile(f.path)
-        batches = pf.iter_batches(batch_size=batch_rows, columns=columns, use_threads=True)
+        tables = _parquet_tables(pf, columns, batch_rows)
     except Exception as exc:
         raise _wrap(exc, f, "cannot open Parquet file (corrupt or not Parquet)") from exc
     base = 0
     while True:
         try:
-            batch = next(batches)
+            table = next(tables)
         except StopIteration:
             return
         except Exception as exc:
             raise UnreadableInputError(f"cannot read Parquet data (corrupt or truncated): {exc}",
                                        path=f.path, row=base + 1) from exc
-        table = pa.Table.from_batches([batch])
 
         def locate(idx: np.ndarray, _t: pa.Table = table, _b: int = base) -> tuple[
                 list[int], list[int | None], list[Any]]:
@@ -98,7 +123,7 @@ def iter_parquet(f: DataFile, columns: list[str], batch_rows: int,
             return rows, [None] * len(rows), recs
 
         yield RawChunk(table=table, locate=locate)
-        base += batch.num_rows
+        base += table.num_rows
         if progress is not None:
             progress(base)
 
@@ -273,11 +298,33 @@ def _parse_piece(piece: bytes, line0: int, off0: int, schema: pa.Schema,
                  rejected)
 
 
+class _Gzip:
+    """gzip stream via ISA-L (``isal.igzip``, ~3x zlib's speed); ``raw`` reports the
+    compressed bytes consumed, for progress."""
+
+    def __init__(self, path: str) -> None:
+        from isal import igzip
+
+        self.raw = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self.stream = igzip.IGzipFile(fileobj=self.raw, mode="rb")
+
+    def read(self, n: int) -> bytes:
+        return self.stream.read(n)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def close(self) -> None:
+        self.stream.close()
+        self.raw.close()
+
+
 def _open_stream(f: DataFile) -> tuple[Any, Any]:
     try:
-        raw = pa.OSFile(str(f.path), "rb")
         if f.format == "jsonl.gz":
-            return pa.CompressedInputStream(raw, "gzip"), raw
+            g = _Gzip(str(f.path))
+            return g, g
+        raw = pa.OSFile(str(f.path), "rb")
         return raw, raw
     except Exception as exc:
         raise _wrap(exc, f, "cannot open file") from exc
@@ -320,11 +367,13 @@ def _pieces(f: DataFile, chunk_bytes: int) -> Iterator[tuple[bytes, int, int, in
                     f"cannot read file (corrupt or truncated): {exc}", path=f.path,
                     offset=off0 + len(buf)) from exc
             if data:
-                buf += data
-                cut = buf.rfind(b"\n")
+                cut = data.rfind(b"\n")
                 if cut < 0:
+                    buf += data
                     continue
-                piece, buf = buf[: cut + 1], buf[cut + 1:]
+                # one copy per piece: the carried-over tail plus this read up to its last newline
+                piece = buf + data[: cut + 1] if buf else data[: cut + 1]
+                buf = data[cut + 1:]
             else:
                 piece, buf = buf, b""
                 if not piece.strip():
@@ -336,8 +385,6 @@ def _pieces(f: DataFile, chunk_bytes: int) -> Iterator[tuple[bytes, int, int, in
                 return
     finally:
         stream.close()
-        if raw is not stream:
-            raw.close()
 
 
 _DONE = object()
