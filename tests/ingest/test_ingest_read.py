@@ -23,7 +23,7 @@ from distillguard.ingest.synthetic import write_synthetic_dataset
 
 from .conftest import WriteDataset, event, write_jsonl
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _events(d: Path, **kw: object) -> pa.Table:

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from distillguard.errors import IngestError
@@ -131,7 +130,8 @@ def test_line_numbers_and_offsets_stay_exact_across_chunks(write_dataset: WriteD
     assert sum(c.table.num_rows for c in chunks) == 2_998
 
 
-def test_parquet_wrong_type_null_and_duplicates(write_dataset: WriteDataset, tmp_path: Path) -> None:
+def test_parquet_wrong_type_null_and_duplicates(write_dataset: WriteDataset,
+                                                tmp_path: Path) -> None:
     table = pa.table({
         "event_id": ["e1", "e2", "e3", "e1", "e5"],
         "ts": pa.array([0, 1, 2, 3, 4], pa.timestamp("s")),

@@ -33,7 +33,7 @@ def cast_is_infallible(src: pa.DataType, dst: pa.DataType) -> bool:
     if is_stringish(dst):
         return is_stringish(src)
     if pa.types.is_timestamp(dst):
-        return pa.types.is_timestamp(src)
+        return bool(pa.types.is_timestamp(src))
     if pa.types.is_integer(dst):
         if pa.types.is_signed_integer(src):
             return bool(src.bit_width <= dst.bit_width)
@@ -41,7 +41,7 @@ def cast_is_infallible(src: pa.DataType, dst: pa.DataType) -> bool:
             return bool(src.bit_width < dst.bit_width)
         return False
     if pa.types.is_floating(dst):
-        return pa.types.is_integer(src) or pa.types.is_floating(src)
+        return bool(pa.types.is_integer(src) or pa.types.is_floating(src))
     return False
 
 
@@ -99,7 +99,9 @@ def _cast_bisect(arr: pa.Array, dst: pa.DataType) -> tuple[pa.Array, np.ndarray]
     return pa.concat_arrays([a, b]), np.concatenate([fa, fb])
 
 
-def convert(col: pa.ChunkedArray | pa.Array, dst: pa.DataType) -> tuple[pa.ChunkedArray, np.ndarray | None]:
+def convert(
+    col: pa.ChunkedArray | pa.Array, dst: pa.DataType
+) -> tuple[pa.ChunkedArray, np.ndarray | None]:
     """Cast ``col`` to ``dst``; return the result (failures as null) and a mask of the
     failed rows, or ``None`` when no row failed."""
     if isinstance(col, pa.Array):

@@ -19,7 +19,8 @@ def hash_keys(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """uint64 hash of each value (stable for a given polars version)."""
     s = pl.Series(values=col) if not isinstance(col, pa.ChunkedArray) else pl.from_arrow(col)
     assert isinstance(s, pl.Series)
-    return s.hash(seed=0).to_numpy()
+    out: np.ndarray = np.asarray(s.hash(seed=0).to_numpy(), dtype=np.uint64)
+    return out
 
 
 def _member(sorted_arr: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -27,7 +28,8 @@ def _member(sorted_arr: np.ndarray, h: np.ndarray) -> np.ndarray:
         return np.zeros(len(h), dtype=bool)
     idx = np.searchsorted(sorted_arr, h)
     idx[idx == len(sorted_arr)] = 0
-    return sorted_arr[idx] == h
+    found: np.ndarray = sorted_arr[idx] == h
+    return found
 
 
 class SeenKeys:

@@ -10,12 +10,11 @@ survive. Nothing here ever holds a whole file as Python objects.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-
-import queue
-import threading
 
 import numpy as np
 import orjson
@@ -306,7 +305,7 @@ class _Gzip:
         from isal import igzip
 
         self.raw = open(path, "rb")  # noqa: SIM115 - closed in close()
-        self.stream = igzip.IGzipFile(fileobj=self.raw, mode="rb")
+        self.stream = igzip.IGzipFile(fileobj=self.raw, mode="rb")  # type: ignore[no-untyped-call]
 
     def read(self, n: int) -> bytes:
         return self.stream.read(n)

@@ -174,7 +174,8 @@ class _TableReader:
             fname = self.spec.columns[fi].name if fi >= 0 else None
             rows, offs, recs = chunk.locate(located)
             if fname is not None and fname in chunk.table.column_names:
-                values = chunk.table.column(fname).take(pa.array(located, type=pa.int64())).to_pylist()
+                take = pa.array(located, type=pa.int64())
+                values = chunk.table.column(fname).take(take).to_pylist()
             else:
                 values = [None] * len(located)
             self._reject(_NAMES[int(code)], fname, list(rows), offs, values, recs, len(idx))

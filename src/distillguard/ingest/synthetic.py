@@ -8,7 +8,6 @@ couple of seconds without depending on the simulator.
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 from typing import Literal
 
@@ -110,11 +109,7 @@ def write_frame(df: pl.DataFrame, path_stem: Path, fmt: FileFormat) -> Path:
         return path
     ts_cols = [n for n, t in df.schema.items() if isinstance(t, pl.Datetime)]
     df = df.with_columns(pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ") for c in ts_cols)
-    if fmt == "jsonl":
-        df.write_ndjson(path)
-    else:
-        with gzip.open(path, "wb", compresslevel=1) as fh:
-            df.write_ndjson(fh)
+    df.write_ndjson(path, compression="gzip" if fmt == "jsonl.gz" else "uncompressed")
     return path
 
 

@@ -87,8 +87,14 @@ def _progress_bar(enabled: bool, description: str, total: int) -> Iterator[Progr
     if not enabled:
         yield None
         return
-    from rich.progress import (BarColumn, Progress as RichProgress, TaskProgressColumn,
-                               TextColumn, TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as RichProgress
 
     with RichProgress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                       TimeElapsedColumn(), TimeRemainingColumn(), transient=True) as bar:
