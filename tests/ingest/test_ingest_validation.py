@@ -250,3 +250,40 @@ def test_validation_stats_match_a_polars_reference(sample_dataset: Path) -> None
     assert s["models"] == dict(ev["model"].value_counts().iter_rows())
     assert s["first_ts"] == ev["ts"].min().isoformat()  # type: ignore[union-attr]
     assert s["last_ts"] == ev["ts"].max().isoformat()  # type: ignore[union-attr]
+
+
+def test_parquet_floats_and_string_timestamps_are_checked_per_value(
+        write_dataset: WriteDataset) -> None:
+    table = pa.table({
+        "event_id": ["e1", "e2", "e3", "e4", "e5"],
+        "ts": ["2025-03-01T10:00:00Z", "2025-13-01T00:00:00Z", "soon", "2025-03-01 11:00:00",
+               "2025-03-01T10:00:00+01:00"],
+        "account_id": ["a1"] * 5, "model": ["m"] * 5,
+        "input_tokens": [1.0, 2.0, 3.0, 4.5, 5.0],  # 4.5 is not an integer
+        "output_tokens": [1, 2, 3, 4, 5],
+        "n_messages": pa.array([1, 2, 3, 4, 1 << 40], pa.int64()),  # overflows int32
+    })
+    report = ValidationReport()
+    t = pa.Table.from_batches(list(iter_event_batches(
+        open_dataset(write_dataset(table, fmt="parquet")), report=report)))
+    assert t.column("event_id").to_pylist() == ["e1"]
+    assert t.column("input_tokens").to_pylist() == [1]
+    assert report.bad_rows["events"] == {"bad_timestamp": 2, "wrong_type": 2}
+    assert {(e.row, e.field) for e in report.examples} == {
+        (2, "ts"), (3, "ts"), (4, "input_tokens"), (5, "n_messages")}
+
+
+def test_a_column_of_the_wrong_kind_fails_every_row_with_a_clear_reason(
+        write_dataset: WriteDataset) -> None:
+    table = pa.table({
+        "event_id": [f"e{i}" for i in range(10_000)],
+        "ts": pa.array(range(10_000), pa.timestamp("s")),
+        "account_id": ["a1"] * 10_000, "model": pa.array([[1, 2]] * 10_000),  # lists
+        "input_tokens": [1] * 10_000, "output_tokens": [1] * 10_000,
+    })
+    report = ValidationReport()
+    n = sum(b.num_rows for b in iter_event_batches(
+        open_dataset(write_dataset(table, fmt="parquet")), report=report))
+    assert n == 0
+    assert report.bad_rows["events"] == {"wrong_type": 10_000}
+    assert report.examples[0].field == "model"
