@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from distillguard.ingest.report import ValidationReport
 
 
+def _span(first: str | None, last: str | None) -> str:
+    import datetime as dt
+
+    if not first or not last:
+        return "-"
+    a, b = dt.datetime.fromisoformat(first), dt.datetime.fromisoformat(last)
+    days = (b - a).total_seconds() / 86_400
+    return f"{a:%Y-%m-%d %H:%M:%S} → {b:%Y-%m-%d %H:%M:%S} UTC ({days:,.1f} days)"
+
+
 def _render(report: ValidationReport, console: Console) -> None:
     from rich.table import Table
 
@@ -27,7 +37,7 @@ def _render(report: ValidationReport, console: Console) -> None:
         extra = f" ({c.rows_bad:,} bad)" if c.rows_bad else ""
         summary.add_row(f"{table} rows", f"{c.rows_ok:,} valid of {c.rows_read:,} read{extra}")
     if s:
-        summary.add_row("time span", f"{s.get('first_ts')} → {s.get('last_ts')}")
+        summary.add_row("time span", _span(s.get("first_ts"), s.get("last_ts")))
         summary.add_row("accounts with events", f"{s.get('accounts_with_events', 0):,}")
         summary.add_row("distinct client IPs", f"{s.get('distinct_ips', 0):,}")
         summary.add_row("events with prompt text", f"{100 * s.get('prompt_share', 0.0):.1f}%")
