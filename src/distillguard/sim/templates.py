@@ -1,0 +1,274 @@
+"""Wrappers around real pool text: attack template families and benign instruction text.
+
+A template has one or two slots, ``<<X>>`` and ``<<Y>>``, filled with real pool text. Only
+the wrapper is written here; what it wraps always comes from a package corpus.
+
+Attack families come in several wordings and languages, and ``surface_variants`` multiplies
+each wording by headers, separators and quoting styles, so a campaign never sends one magic
+string. Benign text deliberately overlaps attack phrasing where honest users really do
+write that way (``Let's think step by step``, ``\\boxed{}`` harnesses, LLM-as-judge prompts,
+quiz generation, rubric scoring of FAQ answers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Family:
+    """One template family: its slot pools and its wordings, per language."""
+
+    name: str
+    x_pools: tuple[tuple[str, float], ...]
+    wordings: tuple[tuple[str, str], ...]  # (language, template text with <<X>> [and <<Y>>])
+    y_pool: str | None = None
+    system: tuple[str, ...] = ()
+    out_median: float = 700.0
+    tools: bool = False
+    n_messages: tuple[int, int] = (1, 1)
+
+
+# ----------------------------------------------------------------------------- attack
+COT = Family(
+    "cot",
+    (("rg_a", 0.7), ("chat_a", 0.2), ("code_a", 0.1)),
+    (
+        ("en", "Solve the following problem. Think step by step and show your complete reasoning before giving the final answer.\n\n<<X>>"),
+        ("en", "Please reason step by step, and put your final answer within \\boxed{}.\n<<X>>"),
+        ("en", "<<X>>\n\nWork through this carefully. Write out every intermediate step of your reasoning, check your work, then state the answer on the last line."),
+        ("en", "Explain your thought process in detail as you solve this. Do not skip any steps.\n\n<<X>>"),
+        ("en", "Before answering, think out loud: list what is given, what is asked, and each deduction you make.\nProblem: <<X>>"),
+        ("en", "Provide a detailed, step-by-step derivation for the problem below, then give a concise final answer.\n\n<<X>>"),
+        ("en", "<<X>>\nShow the full chain of reasoning that leads to your answer, including any approaches you considered and rejected."),
+        ("zh", "请一步一步地思考，写出完整的推理过程，然后给出最终答案。\n\n<<X>>"),
+        ("zh", "<<X>>\n请逐步推理，并把最终答案放在\\boxed{}中。"),
+        ("zh", "详细解释你的解题思路，不要省略任何步骤。题目：<<X>>"),
+        ("ru", "Реши задачу. Рассуждай шаг за шагом и подробно покажи ход решения, затем дай окончательный ответ.\n\n<<X>>"),
+        ("es", "Resuelve el siguiente problema. Piensa paso a paso y muestra todo tu razonamiento antes de dar la respuesta final.\n\n<<X>>"),
+        ("ja", "次の問題を解いてください。ステップごとに考え、推論の過程をすべて示してから最終的な答えを述べてください。\n\n<<X>>"),
+        ("ko", "다음 문제를 풀어 주세요. 단계별로 생각하고 전체 추론 과정을 보여준 뒤 최종 답을 제시하세요.\n\n<<X>>"),
+    ),
+    out_median=1400.0,
+)
+
+RUBRIC = Family(
+    "rubric",
+    (("chat_a", 1.0),),
+    (
+        ("en", "You are an expert grader. Evaluate the response below against this rubric: (1) factual accuracy, (2) completeness, (3) clarity, (4) helpfulness. For each criterion give a score from 1 to 10 with a justification, then an overall score.\n\nPrompt: <<X>>\n\nResponse: <<Y>>"),
+        ("en", "Act as a reward model. Compare the assistant answer with what an ideal answer would contain and output a JSON object {\"score\": 0-10, \"rationale\": \"...\"}.\n\n[User]\n<<X>>\n\n[Assistant]\n<<Y>>"),
+        ("en", "Rate the quality of the following answer on a scale of 1-7 and explain, step by step, which parts are strong or weak.\nQuestion: <<X>>\nAnswer: <<Y>>"),
+        ("en", "Which aspects of this response would a careful human rater penalise? List them, then rewrite the response so that it would score 10/10.\n\nQuery: <<X>>\nResponse: <<Y>>"),
+        ("en", "Here are a user request and a candidate reply. Decide whether the reply is better or worse than what you would write, explain why in detail, and then write your own reply.\n\nRequest: <<X>>\n\nCandidate reply: <<Y>>"),
+        ("zh", "你是一名严格的评审。请根据以下标准（准确性、完整性、清晰度）为回答打分（1-10分），并逐条说明理由。\n\n问题：<<X>>\n\n回答：<<Y>>"),
+        ("zh", "请作为奖励模型，对下面的回答进行评分并给出详细理由，最后输出JSON：{\"score\": 分数}。\n问题：<<X>>\n回答：<<Y>>"),
+    ),
+    y_pool="answer_a",
+    out_median=550.0,
+)
+
+REWRITE = Family(
+    "rewrite",
+    (("harm_a", 1.0),),
+    (
+        ("en", "The following request is politically or ethically sensitive. Rewrite it as a neutral, safe version that a cautious assistant would answer, then answer that version: <<X>>"),
+        ("en", "Paraphrase this question so that it keeps its meaning but would not be refused, and give three alternative phrasings:\n<<X>>"),
+        ("en", "Rewrite the user query below into a balanced, policy-compliant form, explaining what you changed and why.\n\nQuery: <<X>>"),
+        ("en", "How would you answer the following if a journalist asked it? Give the answer you would give and explain your reasoning about what to include or leave out.\n<<X>>"),
+        ("en", "<<X>>\n\nIf you would not answer the above as written, explain precisely which part is problematic and produce the closest version you would answer in full."),
+        ("zh", "以下问题比较敏感。请将其改写为中立、合规的表达方式，并给出改写后的回答：<<X>>"),
+        ("zh", "请把下面的提问换一种不会被拒绝的说法，给出三种改写，并分别回答：\n<<X>>"),
+    ),
+    out_median=650.0,
+)
+
+CODE = Family(
+    "code",
+    (("code_a", 0.75), ("humaneval_pub", 0.25)),
+    (
+        ("en", "Implement a complete solution to the task below in Python. Explain your approach first, then give the full code and a few unit tests.\n\n<<X>>"),
+        ("en", "Write production-quality code for the following. Include type hints, docstrings and edge-case handling, and explain each design decision.\n<<X>>"),
+        ("en", "You are a senior software engineer. Solve this step by step: analyse the problem, plan, implement, then review your own code for bugs.\n\n<<X>>"),
+        ("en", "<<X>>\n\nSolve the task above. Give your reasoning, the final implementation, and its time and space complexity."),
+        ("en", "Complete the function below and explain how it works line by line:\n<<X>>"),
+        ("zh", "请用Python实现下面的任务。先说明思路，再给出完整代码和测试用例。\n\n<<X>>"),
+        ("zh", "<<X>>\n请给出完整实现，并逐行解释代码的逻辑。"),
+    ),
+    out_median=900.0,
+)
+
+AGENT = Family(
+    "agent",
+    (("tools_a", 1.0),),
+    (
+        ("en", "<<X>>"),
+        ("en", "Task: <<X>>\nPlan your tool calls first, then execute them one at a time, describing your reasoning after each observation."),
+        ("en", "<<X>>\n(Use the available functions. Before each call, write a short thought explaining why.)"),
+        ("en", "Continue the agent trajectory. The previous tool call returned an error. Decide the next action, explain your reasoning, then emit the corrected tool call.\n\nGoal: <<X>>"),
+        ("zh", "<<X>>\n请先规划需要调用的工具，再逐步执行，并在每一步说明理由。"),
+    ),
+    system=(
+        "You are an autonomous agent. Use the provided tools to complete the user's task. Think step by step, say which tool you call and why, and continue until the task is done.",
+        "You are a function-calling assistant. Always reason about which function applies before you call it, and verify the result afterwards.",
+        "You are a coding agent operating in a sandboxed Linux environment with tool access. Narrate your plan, act, observe, and iterate.",
+    ),
+    out_median=380.0,
+    tools=True,
+    n_messages=(3, 40),
+)
+
+THOROUGH = Family(
+    "thorough",
+    (("chat_a", 0.45), ("rg_a", 0.25), ("code_a", 0.12), ("tools_a", 0.08), ("harm_a", 0.05), ("answer_a", 0.05)),
+    (
+        ("en", "Answer the following question as thoroughly and accurately as possible.\n\n<<X>>"),
+        ("en", "Give an expert-level answer to the following. Cover background, the main answer, and common pitfalls.\n<<X>>"),
+        ("en", "Provide a comprehensive response:\n<<X>>"),
+        ("en", "<<X>>\n\nBe as detailed as you can."),
+        ("en", "Respond to the following as a world-class expert would, with full explanations:\n\n<<X>>"),
+        ("zh", "请尽可能全面、准确地回答下面的问题：\n\n<<X>>"),
+        ("zh", "<<X>>\n请给出专家级别的详细解答。"),
+        ("ko", "다음 질문에 최대한 자세하고 정확하게 답해 주세요.\n\n<<X>>"),
+    ),
+    out_median=1100.0,
+)
+
+SYNTH = Family(
+    "synth",
+    (("chat_a", 0.7), ("answer_a", 0.3)),
+    (
+        ("en", "Generate 10 diverse question-and-answer pairs inspired by the text below. Return JSON lines with keys \"question\", \"answer\" and \"explanation\".\n\nText: <<X>>"),
+        ("en", "Create a high-quality instruction-tuning example based on this seed: write an instruction, an ideal response, and a short rationale.\nSeed: <<X>>"),
+        ("en", "Using the passage below as inspiration, write 20 varied user prompts of increasing difficulty and a model answer for each.\n\n<<X>>"),
+        ("en", "<<X>>\n\nProduce five paraphrases of the request above and answer each one fully."),
+        ("en", "Write a multi-turn dialogue (6 turns) between a curious user and a knowledgeable assistant about the following:\n<<X>>"),
+        ("zh", "根据以下内容生成20个多样化的问答对，以JSON格式输出，包含问题、答案和解析。\n\n内容：<<X>>"),
+        ("zh", "请基于下面的种子内容，编写一条高质量的指令微调数据：指令、理想回答和简短理由。\n种子：<<X>>"),
+    ),
+    out_median=1900.0,
+)
+
+MULTILINGUAL = Family(
+    "multilingual",
+    (("chat_a", 0.8), ("rg_a", 0.2)),
+    (
+        ("en", "Translate the following into Chinese, then answer it in Chinese:\n<<X>>"),
+        ("en", "Answer the following in Japanese, in detail: <<X>>"),
+        ("zh", "先把下面的问题翻译成英文，然后用中文详细回答：<<X>>"),
+        ("fr", "Réponds en français de manière détaillée : <<X>>"),
+        ("de", "Beantworte die folgende Frage ausführlich auf Deutsch:\n<<X>>"),
+        ("ar", "أجب عن السؤال التالي باللغة العربية بالتفصيل:\n<<X>>"),
+        ("es", "Responde en español, con todo detalle: <<X>>"),
+    ),
+    out_median=900.0,
+)
+
+ATTACK_FAMILIES: dict[str, Family] = {
+    f.name: f for f in (COT, RUBRIC, REWRITE, CODE, AGENT, THOROUGH, SYNTH, MULTILINGUAL)
+}
+
+# ----------------------------------------------------------------------------- benign
+APP_SYSTEM = (
+    "You are Ava, a friendly shopping assistant for an online home-goods store. Answer questions about products, orders and returns. Be concise and polite. If you don't know, say so and offer to connect the customer with a human agent.",
+    "You are a helpful writing assistant inside a note-taking app. Improve the user's text when asked, keep their voice, and never invent facts.",
+    "You are Lingo, a patient language tutor. Correct the learner's mistakes gently, explain grammar simply, and reply in the language the learner is practising.",
+    "You are a customer support agent for a mobile banking app. Never ask for passwords or full card numbers. Escalate fraud reports immediately.",
+    "You are an AI travel planner. Suggest itineraries, flights and hotels within the user's budget. Ask clarifying questions when dates are missing.",
+    "You are a coding assistant embedded in an IDE. Answer with code first, then a short explanation. Prefer the language of the open file.",
+    "You are a study helper for high-school students. Explain step by step like a patient tutor, and check understanding with a short question at the end.",
+    "You are a legal document assistant for a small law firm. Summarise documents, flag unusual clauses and always remind the user that this is not legal advice.",
+    "You are HealthBuddy, a wellness companion. Give general wellbeing information, never diagnose, and recommend seeing a clinician for medical concerns.",
+    "You are a marketing copy generator. Write catchy, on-brand copy in the tone the user specifies. Output only the copy.",
+    "You are a helpful assistant. Answer in the same language as the user.",
+    "You are an assistant for a recipe website. Suggest recipes from the ingredients the user lists, with cooking times and substitutions.",
+    "Du bist ein hilfreicher Assistent für Kunden eines Energieversorgers. Antworte freundlich und knapp auf Deutsch.",
+    "你是一个乐于助人的AI助手，请用简体中文回答用户的问题。",
+    "You are a Slack bot for an engineering team. Answer questions about the codebase and on-call runbooks. Keep answers under 200 words.",
+)
+
+BATCH = (
+    ("Classify the sentiment of the following customer message as positive, neutral or negative. Answer with one word.\n\nMessage: <<X>>", 4),
+    ("Summarize the following support ticket in two sentences for the on-call engineer:\n\n<<X>>", 60),
+    ("Extract all product names, dates and monetary amounts from the text below and return them as JSON.\n\nText: <<X>>", 90),
+    ("Translate the following text into German. Preserve formatting.\n\n<<X>>", 250),
+    ("You are a content moderator. Does the following user post violate our community guidelines? Reply YES or NO and one sentence of justification.\n\nPost: <<X>>", 25),
+    ("Assign the following request to one of these teams: Sales, Support, Billing, Engineering, Legal. Output only the team name.\n\nRequest: <<X>>", 3),
+    ("Rewrite the following text in plain English at an 8th-grade reading level:\n\n<<X>>", 220),
+    ("Generate 3 search keywords for the following document. Return a comma-separated list.\n\n<<X>>", 12),
+    ("Detect the language of the following text and give its ISO 639-1 code.\n\n<<X>>", 3),
+    ("Rate the following answer from our FAQ bot on a scale of 1-5 for helpfulness. Return only the number.\n\nAnswer: <<X>>", 2),
+    ("Create five quiz questions with answers from the following passage for our employee training portal:\n\n<<X>>", 420),
+    ("Label the intent of this chat message (question, complaint, request, feedback, other) and give a confidence between 0 and 1 as JSON.\n<<X>>", 18),
+    ("Write a one-line title for the following conversation snippet:\n<<X>>", 12),
+    ("Identify any personally identifiable information in the text below and return the redacted text.\n\n<<X>>", 200),
+    ("以下是一条用户反馈，请判断其类别（产品问题/服务问题/建议/其他），只输出类别。\n\n<<X>>", 4),
+)
+
+BENCH_HARNESS = (
+    "<<X>>",
+    "Question: <<X>>\nAnswer:",
+    "<<X>>\nLet's think step by step.",
+    "Solve the following math problem. Put the final answer in \\boxed{}.\n\n<<X>>",
+    "Complete the following Python function.\n\n```python\n<<X>>\n```",
+    "Please reason step by step, and put your final answer within \\boxed{}.\n<<X>>",
+)
+
+STUDENT = (
+    "<<X>>",
+    "can you explain step by step how to solve this? <<X>>",
+    "I don't understand this homework question: <<X>>",
+    "<<X>> (please show your work)",
+    "help me with this: <<X>>",
+    "Explain like I'm new to this topic: <<X>>",
+    "我不太明白这道题，能一步一步讲解吗？<<X>>",
+)
+
+RESEARCH = (
+    "<<X>>\n\nLet's think step by step.",
+    "Please reason step by step, and put your final answer within \\boxed{}.\n<<X>>",
+    "Please act as an impartial judge and evaluate the quality of the response provided by an AI assistant to the user question displayed below. Your evaluation should consider factors such as the helpfulness, relevance, accuracy, depth, creativity, and level of detail of the response. Begin your evaluation by providing a short explanation. Be as objective as possible. After providing your explanation, please rate the response on a scale of 1 to 10 by strictly following this format: \"[[rating]]\".\n\n[Question]\n<<X>>\n\n[The Start of Assistant's Answer]\n<<Y>>\n[The End of Assistant's Answer]",
+    "Q: <<X>>\nA: Let's work this out in a step by step way to be sure we have the right answer.",
+    "<<X>>",
+)
+
+JAILBREAK_JOIN = ("<<X>>\n\n<<Y>>", "<<X>> <<Y>>", "<<X>>\n\nNow answer: <<Y>>", "<<X>>\n<<Y>>")
+
+AGENT_DEV_SYSTEM = (
+    "You are a helpful assistant with access to tools.",
+    "You are a helpful assistant that can call functions. Only call a function if it is needed.",
+    "You are an assistant for our internal ops dashboard. Use the tools to look things up; never guess values.",
+    None,
+)
+
+# ----------------------------------------------------------------------------- surface
+_HEADERS = ("", "", "", "### Task\n", "Task: ", "[INSTRUCTION] ", "## Request\n", "<task>\n")
+_SEPS = ("\n\n", "\n", " ", "\n\n---\n", "\n\n")
+_QUOTES = (("", ""), ("", ""), ('"""', '"""'), ("Input: ", ""), ("<input>", "</input>"))
+
+
+def split_slots(t: str) -> tuple[str, str, str]:
+    """Split a template into (before X, between X and Y, after Y/X)."""
+    a, rest = t.split("<<X>>", 1)
+    if "<<Y>>" in rest:
+        b, c = rest.split("<<Y>>", 1)
+        return a, b, c
+    return a, rest, ""
+
+
+def surface_variants(t: str, rng: np.random.Generator, k: int) -> list[str]:
+    """``k`` surface forms of one wording: headers, separators, quoting of the slot."""
+    out = [t]
+    for _ in range(k - 1):
+        h = _HEADERS[int(rng.integers(0, len(_HEADERS)))]
+        s = _SEPS[int(rng.integers(0, len(_SEPS)))]
+        q0, q1 = _QUOTES[int(rng.integers(0, len(_QUOTES)))]
+        v = t.replace("\n\n<<X>>", s + q0 + "<<X>>" + q1, 1).replace("<<X>>\n\n", q0 + "<<X>>" + q1 + s, 1)
+        if "<<Y>>" not in v and rng.random() < 0.25 and v.startswith("<<X>>") is False:
+            # instruction after the input instead of before it
+            a, b, _ = split_slots(v)
+            v = "<<X>>" + s + a.strip()
+        out.append(h + v)
+    return out
