@@ -151,6 +151,9 @@ def release_features(ev: pl.LazyFrame, releases: pl.DataFrame) -> pl.LazyFrame:
 def account_facts(accounts: pl.DataFrame) -> pl.LazyFrame:
     """Sign-up burst size (accounts created in the same window) and declared facts."""
     acc = accounts.lazy()
+    for c, t in (("tier", pl.String()), ("country", pl.String())):
+        if c not in accounts.columns:
+            acc = acc.with_columns(pl.lit(None, dtype=t).alias(c))
     return acc.with_columns(
         pl.len().over(pl.col("created_at").dt.truncate(SIGNUP_BUCKET)).alias("signup_burst"),
     ).select("account_id", "created_at", "tier", "country", "signup_burst")

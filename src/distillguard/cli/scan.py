@@ -94,7 +94,7 @@ def evaluate(
     from rich.console import Console
 
     from distillguard.errors import IngestError
-    from distillguard.evaluate import evaluate_scan, render_metrics
+    from distillguard.scoring.evaluate import evaluate_scan, render_metrics
 
     try:
         metrics = evaluate_scan(world, scan_dir, baselines=baselines)
