@@ -230,15 +230,38 @@ def iter_table_batches(
     reader = _TableReader(f, spec, out_cols, report,
                           Path(quarantine) if quarantine is not None else None, strict,
                           known_accounts)
+    # JSONL chunks hold a few 10k rows each: coalesce them so callers see batches of
+    # ~batch_rows rows whatever the format (fewer, larger batches = less per-batch overhead).
+    pending: list[pa.Table] = []
+    n_pending = 0
     try:
         for chunk in source:
             out = reader.process(chunk)
             if out.num_rows == 0:
                 continue
-            out = out.combine_chunks()
-            yield from out.to_batches(max_chunksize=batch_rows)
+            pending.append(out)
+            n_pending += out.num_rows
+            if n_pending >= batch_rows:
+                yield from _emit(pending, batch_rows, final=False)
+                n_pending = sum(t.num_rows for t in pending)
+        yield from _emit(pending, batch_rows, final=True)
     finally:
         reader.close()
+
+
+def _emit(pending: list[pa.Table], batch_rows: int, final: bool) -> Iterator[pa.RecordBatch]:
+    """Yield full ``batch_rows`` batches from ``pending`` (all of it if ``final``); keep
+    the remainder in ``pending``."""
+    if not pending:
+        return
+    table = pa.concat_tables(pending).combine_chunks() if len(pending) > 1 else \
+        pending[0].combine_chunks()
+    pending.clear()
+    n_full = table.num_rows if final else (table.num_rows // batch_rows) * batch_rows
+    if n_full:
+        yield from table.slice(0, n_full).to_batches(max_chunksize=batch_rows)
+    if n_full < table.num_rows:
+        pending.append(table.slice(n_full))
 
 
 def iter_event_batches(
