@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -149,3 +150,14 @@ def test_gzip_and_plain_jsonl_agree(tmp_path: Path, write_dataset: WriteDataset)
     b = _events(write_dataset(rows, fmt="jsonl.gz", name="gz"))
     assert a.equals(b) and a.num_rows == 50
     assert gzip.decompress((tmp_path / "gz" / "events.jsonl.gz").read_bytes()).count(b"\n") == 50
+
+
+def test_crlf_line_endings_and_a_byte_order_mark_are_accepted(tmp_path: Path) -> None:
+    rows = [event(i) for i in range(3)]
+    data = b"\xef\xbb\xbf" + b"".join(orjson.dumps(r) + b"\r\n" for r in rows)
+    (tmp_path / "events.jsonl").write_bytes(data)
+    write_jsonl(tmp_path / "accounts.jsonl", [{"account_id": "a1", "created_at": "2025-01-01Z"}])
+    report = ValidationReport()
+    t = _events(tmp_path, report=report)
+    assert t.column("event_id").to_pylist() == ["e0", "e1", "e2"]
+    assert report.n_bad == 0

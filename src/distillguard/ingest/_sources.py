@@ -377,6 +377,9 @@ def _pieces(f: DataFile, chunk_bytes: int) -> Iterator[tuple[bytes, int, int, in
                 piece, buf = buf, b""
                 if not piece.strip():
                     return
+            if off0 == 0 and piece.startswith(b"\xef\xbb\xbf"):
+                # a UTF-8 byte-order mark (Windows exports): blank it, keeping offsets exact
+                piece = b"   " + piece[3:]
             yield piece, line0, off0, raw.tell()
             line0 += piece.count(b"\n")
             off0 += len(piece)
