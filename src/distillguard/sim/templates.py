@@ -12,6 +12,7 @@ quiz generation, rubric scoring of FAQ answers).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,11 +111,7 @@ AGENT = Family(
         ("en", "Continue the agent trajectory. The previous tool call returned an error. Decide the next action, explain your reasoning, then emit the corrected tool call.\n\nGoal: <<X>>"),
         ("zh", "<<X>>\n请先规划需要调用的工具，再逐步执行，并在每一步说明理由。"),
     ),
-    system=(
-        "You are an autonomous agent. Use the provided tools to complete the user's task. Think step by step, say which tool you call and why, and continue until the task is done.",
-        "You are a function-calling assistant. Always reason about which function applies before you call it, and verify the result afterwards.",
-        "You are a coding agent operating in a sandboxed Linux environment with tool access. Narrate your plan, act, observe, and iterate.",
-    ),
+    system=(),  # filled below: the same framework defaults honest agent developers use
     out_median=380.0,
     tools=True,
     n_messages=(3, 40),
@@ -189,6 +186,15 @@ APP_SYSTEM = (
     "You are a Slack bot for an engineering team. Answer questions about the codebase and on-call runbooks. Keep answers under 200 words.",
 )
 
+#: System prompts people paste into their own scripts and chat front-ends (attackers too).
+GENERIC_SYSTEM = (
+    "You are a helpful assistant.",
+    "You are a helpful, honest and harmless AI assistant.",
+    "You are ChatGPT, a large language model. Answer as helpfully and completely as possible.",
+    "You are an expert tutor who explains every step of your reasoning.",
+    "You are a helpful assistant. Answer in the same language as the user.",
+)
+
 BATCH = (
     ("Classify the sentiment of the following customer message as positive, neutral or negative. Answer with one word.\n\nMessage: <<X>>", 4),
     ("Summarize the following support ticket in two sentences for the on-call engineer:\n\n<<X>>", 60),
@@ -236,8 +242,18 @@ RESEARCH = (
 
 JAILBREAK_JOIN = ("<<X>>\n\n<<Y>>", "<<X>> <<Y>>", "<<X>>\n\nNow answer: <<Y>>", "<<X>>\n<<Y>>")
 
-AGENT_DEV_SYSTEM = (
+#: Default system prompts of popular agent frameworks / templates: honest developers and
+#: harvesting operations both use them verbatim.
+AGENT_FRAMEWORK_SYSTEM = (
+    "You are an autonomous agent. Use the provided tools to complete the user's task. Think step by step, say which tool you call and why, and continue until the task is done.",
+    "You are a function-calling assistant. Always reason about which function applies before you call it, and verify the result afterwards.",
+    "You are a coding agent operating in a sandboxed Linux environment with tool access. Narrate your plan, act, observe, and iterate.",
     "You are a helpful assistant with access to tools.",
+)
+AGENT = dataclasses.replace(AGENT, system=AGENT_FRAMEWORK_SYSTEM)
+ATTACK_FAMILIES["agent"] = AGENT
+
+AGENT_DEV_SYSTEM = AGENT_FRAMEWORK_SYSTEM + (
     "You are a helpful assistant that can call functions. Only call a function if it is needed.",
     "You are an assistant for our internal ops dashboard. Use the tools to look things up; never guess values.",
     None,

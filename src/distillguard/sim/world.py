@@ -220,7 +220,8 @@ def group_day(
     alive = (g.start < day0 + DAY_US) & (g.end > day0)
     if not alive.any():
         return None
-    act = alive & (rng.random(g.n) < g.active_p)
+    boost = g.day_mult.get(d, 1.0)
+    act = alive & (rng.random(g.n) < np.minimum(1.0, g.active_p * boost))
     weekday = (d + _weekday(t0)) % 7
     lam = g.rate * act * g.day_mult.get(d, 1.0)
     if weekday >= 5:
