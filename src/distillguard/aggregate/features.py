@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import polars as pl
 
 from distillguard.enrich.content import AREAS, INTENTS, classify_prompts
@@ -36,6 +37,24 @@ def ua_classes(ev: pl.LazyFrame) -> pl.DataFrame:
         .when(ua.str.contains(r"(?i)mozilla/|safari|chrome/|firefox")).then(pl.lit("browser"))
         .otherwise(pl.lit("sdk")).alias("ua_class")
     )
+
+
+def _hours_mask(h: pl.Series) -> pl.Series:
+    return pl.Series(np.left_shift(np.int64(1), h.to_numpy().astype(np.int64)))
+
+
+def _quiet_run(masks: pl.Series) -> pl.Series:
+    """Longest stretch of hours of the day (UTC, circular) with no activity: humans sleep,
+    whatever their time zone, so their traffic leaves a quiet window; 24/7 scripts do not.
+    Vectorised over accounts: 48 passes over one integer array."""
+    m = masks.fill_null(0).to_numpy().astype(np.int64)
+    run = np.zeros(m.shape, dtype=np.int32)
+    best = np.zeros(m.shape, dtype=np.int32)
+    for h in range(48):  # two laps so runs wrap around midnight
+        off = ((m >> (h % 24)) & 1) == 0
+        run = np.where(off, np.minimum(run + 1, 24), 0)
+        np.maximum(best, run, out=best)
+    return pl.Series(best)
 
 
 def _entropy(counts: pl.Expr) -> pl.Expr:
@@ -98,7 +117,7 @@ def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame) -> pl.LazyFrame
         (pl.col("template_id").drop_nulls().value_counts(sort=True).first()
          .struct.field("count") / pl.len()).alias("top_template_share"),
         pl.col("template_id").drop_nulls().mode().first().alias("top_template"),
-        (pl.col("fam_accounts") >= 5).mean().fill_null(0.0).alias("wide_family_share"),
+        (pl.col("fam_accounts").fill_null(0) >= 5).mean().alias("wide_family_share"),
         pl.col("fam_accounts").max().fill_null(0).alias("max_family_accounts"),
         pl.col("gap_s").mean().alias("gap_mean_s"),
         pl.col("gap_s").std().alias("gap_std_s"),
@@ -106,7 +125,12 @@ def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame) -> pl.LazyFrame
     hours = (
         x.group_by("account_id", "hour").agg(pl.len().alias("c"))
         .group_by("account_id")
-        .agg((_entropy(pl.col("c")) / math.log(24)).alias("hour_entropy"))
+        .agg((_entropy(pl.col("c")) / math.log(24)).alias("hour_entropy"),
+             pl.col("hour").cast(pl.Int64).map_batches(_hours_mask, return_dtype=pl.Int64)
+             .sum().alias("_mask"))
+        .with_columns(pl.col("_mask").map_batches(_quiet_run, return_dtype=pl.Int32)
+                      .alias("quiet_hours"))
+        .drop("_mask")
     )
     return base.join(hours, on="account_id", how="left").with_columns(
         (pl.col("gap_std_s") / pl.col("gap_mean_s")).alias("gap_cv"),

@@ -15,8 +15,10 @@ Threshold without labels (see docs/detection.md): the bulk of accounts is taken 
 null. Its location ``m`` (median) and scale ``s`` (median - 10th percentile, / 1.2816,
 i.e. the normal-equivalent spread of the *lower* half, which contamination in the upper
 tail cannot inflate) are robust to up to ~50% attackers. The null's upper tail is modelled
-as logistic with that spread (heavier than normal, so the FPR estimate errs on the safe
-side), and the threshold is the raw value where that tail falls to ``target_fpr``. The
+as Laplace (double-exponential) with that standard deviation -- sums of bounded evidence
+have roughly exponential tails, and Laplace is heavier than normal or logistic, so the
+FPR estimate errs on the safe side -- and the threshold is the raw value where that tail
+falls to ``target_fpr``: ``t = m + (s / sqrt 2) * ln(0.5 / target_fpr)``. The
 score is a logistic of the distance to the threshold in null-scale units, so 0.5 is the
 operating point and scores are comparable across datasets.
 """
@@ -79,9 +81,8 @@ def calibrate(raw: np.ndarray, target_fpr: float) -> Calibration:
     m = float(np.median(raw))
     q10 = float(np.quantile(raw, 0.10))
     scale = max((m - q10) / 1.2816, MIN_SCALE)
-    # logistic with the same standard deviation: s_logistic = scale * sqrt(3) / pi
-    s_log = scale * math.sqrt(3) / math.pi
-    thr = m + s_log * math.log((1 - target_fpr) / target_fpr)
+    b = scale / math.sqrt(2)  # Laplace with standard deviation `scale`
+    thr = m + b * math.log(0.5 / target_fpr)
     return Calibration(m, scale, thr, target_fpr, float(np.mean(raw >= thr)))
 
 

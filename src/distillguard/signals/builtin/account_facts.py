@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import math
+
 import polars as pl
 
 from distillguard.signals.base import Signal, col, ramp
@@ -21,12 +23,16 @@ class AccountFacts(Signal):
     name = "account_facts"
     axis = "operation"
     requires = ("age_at_first_use_h", "signup_burst", "n_events")
+    #: Age at first use (hours) that counts as fully fresh / not fresh at all; the ramp
+    #: between them is on a log scale (a day vs a week matters more than 30 vs 36 days).
     fresh_hours: float = 24.0
+    stale_hours: float = 30 * 24.0
 
     def strengths(self, features: pl.DataFrame) -> pl.Series:
         age = pl.col("age_at_first_use_h").cast(pl.Float64)
+        lo, hi = math.log10(self.fresh_hours), math.log10(self.stale_hours)
         fresh = pl.when(age.is_null()).then(0.0).otherwise(
-            ramp(self.fresh_hours * 3 - age, 0.0, self.fresh_hours * 2))
+            1.0 - ramp(age.clip(0.01).log10(), lo, hi))
         burst = col("signup_burst")
         typical = burst.quantile(0.9).clip(1.0)
         s = 0.5 * fresh + 0.5 * ramp(burst / typical, 1.5, 5.0)
