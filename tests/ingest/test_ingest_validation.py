@@ -127,7 +127,7 @@ def test_line_numbers_and_offsets_stay_exact_across_chunks(write_dataset: WriteD
     rej = [r for c in chunks for r in c.rejected]
     offsets = _line_offsets(f.path)
     assert [(r.row, r.offset) for r in rej] == [(11, offsets[11]), (2_501, offsets[2_501])]
-    assert sum(c.table.num_rows for c in chunks) == 2_998
+    assert sum(c.num_rows for c in chunks) == 2_998
 
 
 def test_parquet_wrong_type_null_and_duplicates(write_dataset: WriteDataset,
@@ -287,3 +287,29 @@ def test_a_column_of_the_wrong_kind_fails_every_row_with_a_clear_reason(
     assert n == 0
     assert report.bad_rows["events"] == {"wrong_type": 10_000}
     assert report.examples[0].field == "model"
+
+
+def test_numeric_strings_are_numbers_in_jsonl_as_in_parquet(write_dataset: WriteDataset) -> None:
+    # BigQuery's JSON export writes INT64 as strings; Parquet string columns cast the same way
+    rows = [event(i, input_tokens=str(i), temperature="0.5") for i in range(1, 200)]
+    rows[50]["input_tokens"] = "12.5"  # not an integer
+    for fmt in ("jsonl", "parquet"):
+        report = ValidationReport()
+        ds = open_dataset(write_dataset(rows, fmt=fmt, name=fmt))
+        t = pa.Table.from_batches(list(iter_event_batches(ds, report=report)))
+        assert t.num_rows == 198
+        assert t.column("input_tokens").to_pylist()[:3] == [1, 2, 3]
+        assert t.column("temperature").to_pylist()[0] == 0.5
+        assert [(e.row, e.field, e.reason) for e in report.examples] == [
+            (51, "input_tokens", "wrong_type")]
+
+
+def test_a_number_where_a_string_belongs_is_a_wrong_type(write_dataset: WriteDataset) -> None:
+    rows = [event(i) for i in range(100)]
+    rows[60]["account_id"] = 7
+    report = ValidationReport()
+    n = sum(b.num_rows for b in iter_event_batches(open_dataset(write_dataset(rows)),
+                                                   report=report))
+    assert n == 99
+    assert [(e.row, e.field, e.reason) for e in report.examples] == [
+        (61, "account_id", "wrong_type")]

@@ -22,6 +22,7 @@ from distillguard.ingest._dedupe import SeenKeys, hash_keys
 from distillguard.ingest._errors import ContractError, StrictModeError
 from distillguard.ingest._quarantine import QuarantineWriter
 from distillguard.ingest._sources import (
+    Locator,
     Progress,
     RawChunk,
     iter_jsonl,
@@ -99,8 +100,7 @@ class _TableReader:
             self.qw.write(issues, recs)
 
     def process(self, chunk: RawChunk) -> pa.Table:
-        spec, t = self.spec, chunk.table
-        n = t.num_rows
+        spec = self.spec
         for r in chunk.rejected:
             issue = Issue(spec.name, str(self.f.path), r.row, r.offset, r.field, r.reason,
                           r.message)
@@ -110,14 +110,25 @@ class _TableReader:
             self.report.add_bad(spec.name, r.reason, 1, [issue])
             if self.qw is not None:
                 self.qw.write([issue], [r.record])
+        self.report.add_rows(spec.name, read=len(chunk.rejected), ok=0)
+        outs = [self._process_part(t, loc) for t, loc in chunk.parts]
+        if len(outs) == 1:
+            return outs[0]
+        return pa.concat_tables(outs) if outs else self.out_schema.empty_table()
 
+    def _process_part(self, t: pa.Table, locate: Locator) -> pa.Table:
+        spec = self.spec
+        n = t.num_rows
         reason = np.zeros(n, dtype=np.int8)
         field = np.full(n, -1, dtype=np.int16)
         conv: dict[str, pa.ChunkedArray] = {}
         for i, c in enumerate(spec.columns):
             if c.name not in t.column_names:
-                if c.name in self.out_cols:
+                if c.name in self.out_cols or not c.nullable:
                     conv[c.name] = pa.chunked_array([pa.nulls(n, c.type)], type=c.type)
+                if not c.nullable:  # absent from every row of this part
+                    m = reason == 0
+                    reason[m], field[m] = _CODES["null_required"], i
                 continue
             arr, fail = convert(t.column(c.name), c.type)
             if fail is not None:
@@ -151,9 +162,9 @@ class _TableReader:
 
         valid = reason == 0
         n_ok = int(valid.sum())
-        self.report.add_rows(spec.name, read=n + len(chunk.rejected), ok=n_ok)
+        self.report.add_rows(spec.name, read=n, ok=n_ok)
         if n_ok < n:
-            self._report_bad(chunk, reason, field)
+            self._report_bad(t, locate, reason, field)
 
         cols = [conv[c] for c in self.out_cols]
         out = pa.Table.from_arrays(cols, schema=self.out_schema) if cols else pa.table({})
@@ -164,7 +175,8 @@ class _TableReader:
     def _idx(self, name: str) -> int:
         return next(i for i, c in enumerate(self.spec.columns) if c.name == name)
 
-    def _report_bad(self, chunk: RawChunk, reason: np.ndarray, field: np.ndarray) -> None:
+    def _report_bad(self, t: pa.Table, locate: Locator, reason: np.ndarray,
+                    field: np.ndarray) -> None:
         bad = np.flatnonzero(reason)
         pairs = np.unique(np.stack([reason[bad].astype(np.int32), field[bad].astype(np.int32)]),
                           axis=1)
@@ -172,10 +184,10 @@ class _TableReader:
             idx = bad[(reason[bad] == code) & (field[bad] == fi)]
             located = idx if (self.qw is not None or self.strict) else idx[:MAX_EXAMPLES]
             fname = self.spec.columns[fi].name if fi >= 0 else None
-            rows, offs, recs = chunk.locate(located)
-            if fname is not None and fname in chunk.table.column_names:
+            rows, offs, recs = locate(located)
+            if fname is not None and fname in t.column_names:
                 take = pa.array(located, type=pa.int64())
-                values = chunk.table.column(fname).take(take).to_pylist()
+                values = t.column(fname).take(take).to_pylist()
             else:
                 values = [None] * len(located)
             self._reject(_NAMES[int(code)], fname, list(rows), offs, values, recs, len(idx))
