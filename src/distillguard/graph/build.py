@@ -6,16 +6,17 @@ learned from the data, not from a list of "known-good" values:
 * **Specificity (IDF over accounts).** An entity shared by ``d`` of ``N`` accounts gets
   ``idf = log(N / d) / log(N)``: a /24 used by three accounts is strong evidence, a cloud
   /16, a popular SDK user agent or ``gmail.com`` is close to none. Entities held by more than
-  ``max_entity_share`` of all accounts are dropped outright (they would carry ~0 weight but
+  ``max_entity_share`` of all accounts (default 20%) are dropped outright (they would carry ~0 weight but
   cost edges).
 * **Unit mass per entity (resource allocation).** Each member's tie through an entity is
   divided by ``d - 1``, so an entity gives each member the same total strength whatever its
   size; a 5,000-account template family does not outweigh everything else.
 * **No quadratic blow-up.** Entities with at most ``clique_max`` members are projected to all
-  pairs; larger ones to a random ``ring_k``-regular ring over their members (order by a hash
-  of account and entity, so rings differ per entity), with weights rescaled to keep each
-  member's strength. Any random regular graph over the members is an expander, so community
-  detection still sees them as one group, at ``O(d * ring_k)`` edges instead of ``O(d^2)``.
+  pairs; larger ones to a ``2 * ring_k``-regular circulant over their members in a random
+  order (hash of account and entity, so it differs per entity), with offsets 1 and
+  golden-ratio chords, weights rescaled to keep each member's strength. Such a circulant is
+  an expander, so community detection still sees the members as one group, at
+  ``O(d * ring_k)`` edges instead of ``O(d^2)``.
 * **Kinds are weighted** by ``GraphConfig.kind_weights`` (documented defaults), and the
   account's share of events on the entity scales its tie (``sqrt(share_a * share_b)``): an
   IP seen once in 5,000 requests ties less than the IP carrying all of them.
@@ -45,10 +46,16 @@ DEFAULT_KIND_WEIGHTS: dict[str, float] = {
     "lockstep": 1.0,
 }
 
-# Kinds that only say "the traffic came through the same network path". Honest customers of
-# a proxy reseller share exactly these with the operation they are mixed with, and nothing
-# else; propagation therefore never lets network ties alone raise a score (see propagate.py).
+# Kinds that only say "the traffic came through the same network path".
 NETWORK_KINDS: frozenset[str] = frozenset({"ip", "ip_block", "asn", "tls"})
+
+# Kinds that describe what an account *does*, not where it comes from or who paid. A proxy
+# reseller buys accounts in bulk (same cards, org, sign-up burst) and routes them through
+# one pool (same IPs, TLS, user agent), then sells some to honest customers and gives others
+# to a distillation operation: infrastructure ties say "same reseller", only behaviour ties
+# (shared prompt templates, system prompts, lockstep timing) say "same operation". Score
+# propagation therefore leans on these (see propagate.py).
+BEHAVIOUR_KINDS: frozenset[str] = frozenset({"template", "system_prompt", "lockstep"})
 
 
 @dataclass(frozen=True)
@@ -98,8 +105,9 @@ def build_graph(
     *,
     kind_weights: dict[str, float] | None = None,
     clique_max: int = 24,
-    ring_k: int = 3,
-    max_entity_share: float = 0.05,
+    ring_k: int = 2,
+    max_entity_share: float = 0.2,
+    lockstep_min_shared: int = 2,
 ) -> AccountGraph:
     """Project the incidence table to a weighted account graph (see module docstring)."""
     ids = np.asarray(sorted(set(map(str, account_ids))), dtype=object)
@@ -136,17 +144,24 @@ def build_graph(
             (pl.col("_m") * pl.col("_m_b") / (pl.col("degree") - 1)).alias("weight"),
         )
     )
-    big = memb.filter(pl.col("degree") > clique_max).with_columns(
+    # Lockstep ties need repetition (CopyCatch): a pair co-active in one busy minute is
+    # chance. Buckets larger than clique_max cannot show repetition through a random ring,
+    # so they are skipped, and lockstep pairs must share >= lockstep_min_shared buckets.
+    big = memb.filter((pl.col("degree") > clique_max) & (pl.col("kind") != "lockstep")).with_columns(
         pl.col("_h").rank("ordinal").over("kind", "entity").cast(pl.Int64).alias("_p")
     )
-    # the member at position p in an entity's ring ties to positions p+1 .. p+ring_k
+    # The member at position p ties to p + o for ring_k offsets o: 1 and golden-ratio
+    # chords (~0.382 d, ~0.236 d, ...). Long chords make each entity's ring an expander
+    # (a plain cycle would be cut into segments by community detection).
     ring_parts = []
     k = max(1, int(ring_k))
-    for o in range(1, k + 1):
+    fracs = [0.0, 0.381966, 0.236068, 0.145898, 0.090170][:k]
+    for j, f in enumerate(fracs):
+        off = (pl.col("degree") * f).floor().cast(pl.Int64).clip(j + 1, None) if f else pl.lit(1)
         nxt = big.select(
             "kind",
             "entity",
-            (((pl.col("_p") - 1 - o) % pl.col("degree")) + 1).alias("_p"),
+            (((pl.col("_p") - 1 - off) % pl.col("degree")) + 1).alias("_p"),
             pl.col("v").alias("v_b"),
             pl.col("_m").alias("_m_b"),
         )
@@ -162,7 +177,9 @@ def build_graph(
         pl.concat([pairs_small, *ring_parts], how="vertical")
         .filter(pl.col("src") != pl.col("dst"))
         .group_by("src", "dst", "kind")
-        .agg(pl.col("weight").sum())
+        .agg(pl.col("weight").sum(), pl.len().alias("_n"))
+        .filter((pl.col("kind") != "lockstep") | (pl.col("_n") >= lockstep_min_shared))
+        .drop("_n")
     )
     edges = kind_edges.group_by("src", "dst").agg(pl.col("weight").sum()).sort("src", "dst")
     return AccountGraph(

@@ -140,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--world", type=Path, required=True)
     ap.add_argument("--scores", type=Path, help="scan accounts.csv (part-1 scores)")
+    ap.add_argument("--scan", action="store_true",
+                    help="run the part-1 scan (distillguard.pipeline.run_scan) for the stage-1 "
+                         "events frame (template families) and part-1 scores")
     ap.add_argument("--part1-tpr", type=float, default=0.8)
     ap.add_argument("--part1-fpr", type=float, default=0.001)
     ap.add_argument("--seed", type=int, default=0)
@@ -152,7 +155,14 @@ def main(argv: list[str] | None = None) -> int:
 
     events, accounts, releases, labels = load_world(a.world)
     ls = low_slow_mask(labels, events)
-    if a.scores:
+    if a.scan:
+        from distillguard.pipeline import run_scan
+
+        sr = run_scan(a.world)
+        events = sr.events
+        scores = sr.accounts.select("account_id", "score", "flagged")
+        src = "distillguard scan (part 1)"
+    elif a.scores:
         scores = pl.read_csv(a.scores, schema_overrides={"account_id": pl.String}).select(
             "account_id", "score", pl.col("flagged").cast(pl.String).str.to_lowercase().is_in(["true", "1"]).alias("flagged"))
         src = str(a.scores)

@@ -31,29 +31,38 @@ class GraphConfig:
     incidence: IncidenceConfig = field(default_factory=IncidenceConfig)
     kind_weights: dict[str, float] | None = None
     clique_max: int = 24
-    ring_k: int = 3
-    max_entity_share: float = 0.05
-    resolution: float = 1.0
+    ring_k: int = 2
+    max_entity_share: float = 0.2
+    lockstep_min_shared: int = 2
+    resolution: float = 0.5
     seed: int = 0
-    n_dense_blocks: int = 8
+    n_dense_blocks: int = 4
+    dense_eps: float = 0.25
     dense_min_density_ratio: float = 2.0
     evidence_quantile: float = 0.2
     min_evidence_members: int = 3
-    network_discount: float = 0.2
+    infra_discount: float = 0.2
+    infra_cap: float = 0.0
     tie_unit: float = 1.0
-    min_group_evidence: float = 0.3
+    evidence_margin: float = 0.5
+    combine: str = "max"
+    anchor_weighting: str = "count"
     flag_threshold: float | None = None
     min_cluster_size: int = 2
 
     def validate(self) -> None:
-        if not 0.0 <= self.network_discount <= 1.0:
-            raise ConfigError(f"network_discount must be in [0, 1], got {self.network_discount}")
+        if not 0.0 <= self.infra_discount <= 1.0:
+            raise ConfigError(f"infra_discount must be in [0, 1], got {self.infra_discount}")
         if not 0.0 < self.evidence_quantile <= 1.0:
             raise ConfigError(f"evidence_quantile must be in (0, 1], got {self.evidence_quantile}")
         if self.clique_max < 2 * self.ring_k + 1:
             raise ConfigError("clique_max must be at least 2 * ring_k + 1")
         if self.flag_threshold is not None and not 0.0 <= self.flag_threshold <= 1.0:
             raise ConfigError(f"flag_threshold must be in [0, 1], got {self.flag_threshold}")
+        if self.combine not in ("noisy_or", "max"):
+            raise ConfigError(f"combine must be 'noisy_or' or 'max', got {self.combine!r}")
+        if not 0.0 <= self.evidence_margin < 1.0:
+            raise ConfigError(f"evidence_margin must be in [0, 1), got {self.evidence_margin}")
         if self.resolution <= 0:
             raise ConfigError(f"resolution must be > 0, got {self.resolution}")
 
@@ -178,12 +187,17 @@ def link_accounts(
         clique_max=cfg.clique_max,
         ring_k=cfg.ring_k,
         max_entity_share=cfg.max_entity_share,
+        lockstep_min_shared=cfg.lockstep_min_shared,
     )
     timings["graph_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     memb = leiden_membership(graph, resolution=cfg.resolution, seed=cfg.seed)
     blocks = dense_blocks(
-        inc, graph, n_blocks=cfg.n_dense_blocks, min_density_ratio=cfg.dense_min_density_ratio
+        inc,
+        graph,
+        n_blocks=cfg.n_dense_blocks,
+        eps=cfg.dense_eps,
+        min_density_ratio=cfg.dense_min_density_ratio,
     )
     timings["cluster_s"] = time.perf_counter() - t2
     t3 = time.perf_counter()
@@ -227,10 +241,13 @@ def link_accounts(
         block_of,
         evidence_quantile=cfg.evidence_quantile,
         min_evidence_members=cfg.min_evidence_members,
-        network_discount=cfg.network_discount,
+        infra_discount=cfg.infra_discount,
+        infra_cap=cfg.infra_cap,
         tie_unit=cfg.tie_unit,
         kind_weights=cfg.kind_weights,
-        min_group_evidence=cfg.min_group_evidence,
+        evidence_margin=cfg.evidence_margin,
+        combine=cfg.combine,
+        anchor_weighting=cfg.anchor_weighting,
         anchor_threshold=thr,
     )
     flagged = own_flag | (prop.score >= thr)

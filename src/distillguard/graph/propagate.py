@@ -13,12 +13,14 @@ timing with accounts that do not look clean. Propagation lets that evidence flow
 * ``tie_i(G)`` is the account's tie strength to the rest of ``G`` (account-centric and
   null-corrected, see ``in_group_strength``) relative to the typical
   tie strength of G's strongest-evidence members (capped at ``tie_unit``, one fully shared
-  specific entity), clipped to ``[0, 1]``. Ties through
-  network-only kinds (IP, /24, ASN, TLS: exactly what an honest customer of a proxy reseller
-  shares with the operation mixed into the same pool) count only ``network_discount`` as
-  much. So resold honest customers, tied to the fleet only by the pool, get a small tie and
-  stay below the flag threshold, while fleet accounts tied by cards, templates, sign-up
-  bursts or lockstep timing get a tie near 1.
+  specific entity), clipped to ``[0, 1]``. Ties through infrastructure kinds (IPs, /24, ASN,
+  TLS, user agent, cards, org, e-mail domain, sign-up burst: everything an honest customer
+  of a proxy reseller can share with the operation mixed into the same pool, because the
+  reseller bought and runs all those accounts) count only ``infra_discount`` as much and at
+  most ``infra_cap``. Behaviour ties (shared templates, system prompts, lockstep timing with
+  the flagged members) count fully. So resold honest customers get a small tie and stay
+  below the flag threshold, while low-and-slow fleet accounts that send the fleet's
+  templates on the fleet's schedule get a tie near 1.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from distillguard.graph.build import DEFAULT_KIND_WEIGHTS, NETWORK_KINDS, AccountGraph
+from distillguard.graph.build import BEHAVIOUR_KINDS, DEFAULT_KIND_WEIGHTS, AccountGraph
 
 
 @dataclass(frozen=True)
@@ -79,26 +81,35 @@ def in_group_strength(
     candidates: np.ndarray,
     anchors: np.ndarray,
     *,
-    network_discount: float,
+    infra_discount: float,
     kind_weights: dict[str, float],
+    infra_cap: float = 0.0,
+    anchor_weighting: str = "count",
 ) -> tuple[np.ndarray, pl.DataFrame]:
     """Account-centric tie strength to its own group, corrected by a data-learned null.
 
     For member ``i`` of group ``G`` and kind ``k``: ``obs`` is the specificity-weighted share of
     i's activity of kind k on entities that G's *anchors* (members part 1 already flagged:
-    the evidence that propagates) also touched, ``sum share * idf * c / (c + 1)`` with ``c``
-    the number of other anchors on the entity. Ties to the evidence, not to any member: two
-    honest customers in one proxy cluster who happened to sign up in the same ten minutes
-    tie to each other, not to the fleet; and one chance coincidence with one anchor counts
-    half of a burst shared with twenty. ``null`` is the same quantity averaged over *non-members* that
+    the evidence that propagates) also touched, ``sum share * idf * c / degree`` with ``c``
+    the number of other anchors on the entity: the entity counts by how much it *belongs to
+    the flagged part of the group*. Ties to the evidence, not to any member: two honest
+    customers in one proxy cluster who happened to sign up in the same ten minutes tie to
+    each other, not to the fleet; a chance coincidence with one anchor counts half; and a
+    generic template that the mixed fleet accounts also send (their camouflage traffic),
+    used by many unflagged accounts, counts little, while the fleet's own templates count
+    almost fully. ``null`` is the same quantity averaged over *non-members* that
     have kind k at all: what chance overlap with G looks like. An always-on fleet is active
     in every minute, so any busy account's time buckets overlap it; the null removes that.
-    ``z = clip((obs - null) / (1 - null), 0, 1)``; strength is ``sum_k weight_k * z_k``, with
-    network kinds scaled by ``network_discount``. Only groups flagged in ``candidates``
+    ``z = clip((obs - null) / (1 - null), 0, 1)``; strength is ``sum_k weight_k * z_k`` over
+    behaviour kinds plus ``min(infra_cap, infra_discount * sum_k weight_k * z_k)`` over the
+    infrastructure kinds. Only groups flagged in ``candidates``
     (those whose evidence could raise anyone) are evaluated; the rest get 0.
 
     Returns the strength per vertex and the per-(vertex, kind) table used for explanations.
     """
+    def den(c: pl.Expr) -> pl.Expr:
+        return pl.col("degree") if anchor_weighting == "purity" else c + 1
+
     n = graph.n_accounts
     empty = pl.DataFrame(schema={"v": pl.Int64(), "kind": pl.String(), "obs": pl.Float64(),
                                  "z": pl.Float64()})
@@ -114,14 +125,20 @@ def in_group_strength(
             "a": anchors.astype(np.int64),
         }
     ).filter(pl.col("g").is_in(cand_groups.tolist()))
-    inc = incidence.join(graph.entities.select("kind", "entity", "idf"), on=["kind", "entity"])
+    inc = incidence.join(
+        graph.entities.select("kind", "entity", "idf", "degree"), on=["kind", "entity"]
+    )
     inc = inc.with_columns((pl.col("share") * pl.col("idf")).alias("m"))
     mass_e = inc.group_by("kind", "entity").agg(pl.col("m").sum().alias("M"))
     n_k = incidence.group_by("kind").agg(pl.col("account_id").n_unique().alias("nk"))
     mem = inc.join(gm, on="account_id")
     per_e = (
         mem.group_by("g", "kind", "entity")
-        .agg(pl.col("m").sum().alias("Mg"), pl.col("a").sum().alias("cnt"))
+        .agg(
+            pl.col("m").sum().alias("Mg"),
+            pl.col("a").sum().alias("cnt"),
+            pl.col("degree").first(),
+        )
         .filter(pl.col("cnt") >= 1)
     )
     n_gk = (
@@ -133,7 +150,7 @@ def in_group_strength(
         per_e.join(mass_e, on=["kind", "entity"])
         .group_by("g", "kind")
         .agg(
-            ((pl.col("M") - pl.col("Mg")) * pl.col("cnt") / (pl.col("cnt") + 1))
+            ((pl.col("M") - pl.col("Mg")) * pl.col("cnt") / den(pl.col("cnt")))
             .sum()
             .alias("out_mass")
         )
@@ -149,18 +166,13 @@ def in_group_strength(
     kw = pl.DataFrame(
         {"kind": list(kind_weights), "kw": [float(x) for x in kind_weights.values()]},
         schema={"kind": pl.String(), "kw": pl.Float64()},
-    ).with_columns(
-        pl.when(pl.col("kind").is_in(list(NETWORK_KINDS)))
-        .then(pl.col("kw") * network_discount)
-        .otherwise(pl.col("kw"))
-        .alias("kw")
-    )
+    ).with_columns(pl.col("kind").is_in(list(BEHAVIOUR_KINDS)).alias("beh"))
     obs = (
         mem.join(per_e.select("g", "kind", "entity", "cnt"), on=["g", "kind", "entity"])
         .with_columns((pl.col("cnt") - pl.col("a")).alias("c"))
         .filter(pl.col("c") >= 1)
         .group_by("v", "g", "kind")
-        .agg((pl.col("m") * pl.col("c") / (pl.col("c") + 1)).sum().alias("obs"))
+        .agg((pl.col("m") * pl.col("c") / den(pl.col("c"))).sum().alias("obs"))
         .join(null, on=["g", "kind"], how="left")
         .with_columns(
             ((pl.col("obs") - pl.col("null").fill_null(0.0)) / (1.0 - pl.col("null").fill_null(0.0)))
@@ -169,14 +181,24 @@ def in_group_strength(
         )
         .join(kw, on="kind")
     )
-    per_v = obs.group_by("v").agg((pl.col("z") * pl.col("kw")).sum().alias("s"))
+    per_v = obs.group_by("v").agg(
+        (pl.col("z") * pl.col("kw")).filter(pl.col("beh")).sum().alias("b"),
+        (pl.col("z") * pl.col("kw")).filter(~pl.col("beh")).sum().alias("i"),
+    ).with_columns(
+        (pl.col("b") + (pl.col("i") * infra_discount).clip(None, infra_cap)).alias("s")
+    )
     strength = np.zeros(n)
     strength[per_v.get_column("v").to_numpy()] = per_v.get_column("s").to_numpy()
     return strength, obs.select("v", "kind", "obs", "z")
 
 
 def tie_strength(
-    strength: np.ndarray, groups: np.ndarray, members: np.ndarray, *, unit: float = 1.0
+    strength: np.ndarray,
+    groups: np.ndarray,
+    members: np.ndarray,
+    *,
+    unit: float = 1.0,
+    floor: float = 0.0,
 ) -> np.ndarray:
     """Strength relative to a group reference, in [0, 1].
 
@@ -184,14 +206,17 @@ def tie_strength(
     ``unit``: one fully shared, fully specific entity of a weight-1 kind gives a member
     strength 1 (see build.py), so an account tied at least that strongly counts as fully
     tied even when the loud members of its group are tied far more strongly still (a
-    low-and-slow account need not share *everything* with the fleet).
+    low-and-slow account need not share *everything* with the fleet). It is floored at
+    ``floor`` (the typical anchor strength across all lending groups, learned per run): a
+    group whose flagged members are themselves barely tied to each other (a class of
+    students some of whom part 1 flagged) cannot make everyone "fully tied" by comparison.
     """
     n = len(strength)
     df = pl.DataFrame({"g": groups, "s": strength, "m": members, "v": np.arange(n)})
     ref = (
         df.filter(pl.col("m") & (pl.col("g") >= 0))
         .group_by("g")
-        .agg(pl.col("s").median().clip(None, unit).alias("ref"))
+        .agg(pl.col("s").median().clip(floor, None).clip(None, unit).alias("ref"))
     )
     df = df.join(ref, on="g", how="left")
     r = df.sort("v").get_column("ref").fill_null(0.0).to_numpy()
@@ -209,16 +234,27 @@ def propagate_scores(
     *,
     evidence_quantile: float = 0.2,
     min_evidence_members: int = 3,
-    network_discount: float = 0.2,
+    infra_discount: float = 0.2,
+    infra_cap: float = 0.0,
     tie_unit: float = 1.0,
     kind_weights: dict[str, float] | None = None,
-    min_group_evidence: float = 0.3,
+    evidence_margin: float = 0.5,
     anchor_threshold: float = 0.5,
+    combine: str = "max",
+    anchor_weighting: str = "count",
 ) -> PropagationResult:
-    """Raise scores of weakly-scored members of strongly-scored, tightly-tied groups."""
+    """Raise scores of weakly-scored members of strongly-scored, tightly-tied groups.
+
+    A group lends only when its evidence is well above the flag threshold:
+    ``evidence >= threshold + evidence_margin * (1 - threshold)`` (halfway to certainty by
+    default), so a benign group with a few borderline part-1 false positives lends nothing.
+    ``combine``: ``"noisy_or"`` treats the account's own score and the linked evidence as
+    independent (``1 - (1 - own)(1 - evidence * tie)``); ``"max"`` takes the larger.
+    """
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
     kw = dict(DEFAULT_KIND_WEIGHTS)
     kw.update(kind_weights or {})
+    anchor = own >= anchor_threshold
     best = own.copy()
     ev_used = np.zeros_like(own)
     tie_used = np.zeros_like(own)
@@ -231,17 +267,27 @@ def propagate_scores(
         g_ev = np.zeros(max(n_g, 1))
         ok = groups >= 0
         g_ev[groups[ok]] = ev[ok]
+        # a group lends only if it has enough anchors (members part 1 flagged) to tie to
+        n_anchor = np.bincount(groups[ok], weights=anchor[ok], minlength=max(n_g, 1))
+        gate = anchor_threshold + evidence_margin * (1.0 - anchor_threshold)
+        g_ev = np.where((n_anchor >= min_evidence_members) & (g_ev >= gate), g_ev, 0.0)
+        ev = np.where(ok, g_ev[np.clip(groups, 0, None)], 0.0)
         strength, _ = in_group_strength(
             incidence,
             graph,
             groups,
-            g_ev >= min_group_evidence,
-            own >= anchor_threshold,
-            network_discount=network_discount,
+            g_ev > 0,
+            anchor,
+            infra_discount=infra_discount,
+            infra_cap=infra_cap,
             kind_weights=kw,
+            anchor_weighting=anchor_weighting,
         )
-        tie = tie_strength(strength, groups, own >= anchor_threshold, unit=tie_unit)
-        cand = ev * tie
+        lend = anchor & (ev > 0)
+        floor = float(np.median(strength[lend])) if lend.any() else 0.0
+        tie = tie_strength(strength, groups, anchor, unit=tie_unit, floor=floor)
+        link = ev * tie
+        cand = 1.0 - (1.0 - own) * (1.0 - link) if combine == "noisy_or" else link
         up = cand > best
         best = np.where(up, cand, best)
         ev_used = np.where(up, ev, ev_used)
