@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py                      # all bench/bench_*.py, their sizes
     .venv/bin/python bench/run.py --only ingest --sizes 100K,1M
     .venv/bin/python bench/run.py --json results.json  # also write the rows as JSON
+    .venv/bin/python bench/run.py --dir other/folder   # bench_*.py modules elsewhere
 
 Convention (see bench/README.md): a module ``bench/bench_<area>.py`` exposes ``CASES``, a
 list of functions ``case(size: str) -> dict`` returning at least ``{"events": int}`` and
@@ -40,7 +41,9 @@ def parse_size(size: str) -> int:
 
 
 def load(path: Path) -> ModuleType:
-    sys.path.insert(0, str(HERE))
+    for d in (str(HERE), str(path.parent)):  # `from run import parse_size` + module siblings
+        if d not in sys.path:
+            sys.path.insert(0, d)
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
@@ -52,9 +55,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def child(module: str, case: str, size: str) -> None:
+def child(bench_dir: Path, module: str, case: str, size: str) -> None:
     """Run one case in this (fresh) process and print its result as one JSON line."""
-    mod = load(HERE / f"{module}.py")
+    mod = load(bench_dir / f"{module}.py")
     fn = next(c for c in mod.CASES if c.__name__ == case)
     t0 = time.perf_counter()
     res: dict[str, Any] = dict(fn(size))
@@ -64,8 +67,9 @@ def child(module: str, case: str, size: str) -> None:
     print("BENCH-RESULT " + json.dumps(res, default=str), flush=True)
 
 
-def _run(args: list[str]) -> tuple[int, str, str]:
-    p = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args],
+def _run(bench_dir: Path, args: list[str]) -> tuple[int, str, str]:
+    p = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--dir", str(bench_dir),
+                        *args],
                        capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
     return p.returncode, p.stdout, p.stderr
 
@@ -78,15 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1,
                     help="run each case N times (fresh process each) and keep the fastest; "
                          "useful on a shared machine")
+    ap.add_argument("--dir", type=Path, default=HERE,
+                    help="folder of bench_*.py modules (default: this one)")
     ap.add_argument("--child", nargs=3, metavar=("MODULE", "CASE", "SIZE"),
                     help=argparse.SUPPRESS)
     ap.add_argument("--prepare", nargs=2, metavar=("MODULE", "SIZE"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
-        child(*a.child)
+        child(a.dir, *a.child)
         return 0
     if a.prepare:
-        mod = load(HERE / f"{a.prepare[0]}.py")
+        mod = load(a.dir / f"{a.prepare[0]}.py")
         mod.prepare(a.prepare[1])
         return 0
 
@@ -96,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=max(140, Console().width))
     rows: list[dict[str, Any]] = []
     failed = 0
-    for path in sorted(HERE.glob("bench_*.py")):
+    for path in sorted(Path(a.dir).glob("bench_*.py")):
         mod = load(path)
         cases = getattr(mod, "CASES", None)
         if not cases:
@@ -109,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in sizes:
             if hasattr(mod, "prepare"):
                 with console.status(f"{path.stem}: preparing {size}"):
-                    rc, out, err = _run(["--prepare", path.stem, size])
+                    rc, out, err = _run(a.dir, ["--prepare", path.stem, size])
                 if rc:
                     console.print(f"[red]{path.stem} prepare({size}) failed:[/]\n{err[-2000:]}")
                     failed += 1
@@ -118,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                 best: dict[str, Any] | None = None
                 for _ in range(max(1, a.repeat)):
                     with console.status(f"{path.stem}.{case.__name__} [{size}]"):
-                        rc, out, err = _run(["--child", path.stem, case.__name__, size])
+                        rc, out, err = _run(a.dir, ["--child", path.stem, case.__name__, size])
                     line = next((x for x in out.splitlines()
                                  if x.startswith("BENCH-RESULT ")), None)
                     if rc or line is None:
