@@ -313,3 +313,14 @@ def test_a_number_where_a_string_belongs_is_a_wrong_type(write_dataset: WriteDat
     assert n == 99
     assert [(e.row, e.field, e.reason) for e in report.examples] == [
         (61, "account_id", "wrong_type")]
+
+
+def test_a_clean_rerun_removes_the_stale_quarantine_file(write_dataset: WriteDataset,
+                                                         tmp_path: Path) -> None:
+    q = tmp_path / "q"
+    q.mkdir()
+    (q / "events.quarantine.jsonl").write_text('{"stale": true}\n')
+    report = validate_dataset(write_dataset([event(i) for i in range(5)]), quarantine_dir=q,
+                              progress=False)
+    assert report.n_bad == 0 and report.quarantine_files == []
+    assert not (q / "events.quarantine.jsonl").exists()

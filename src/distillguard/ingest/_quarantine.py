@@ -29,6 +29,8 @@ class QuarantineWriter:
         self.path = Path(directory) / f"{table}.quarantine.jsonl"
         self._fh: IO[bytes] | None = None
         self.n = 0
+        # a quarantine file left by an earlier run would describe rows this run accepted
+        self.path.unlink(missing_ok=True)
 
     def write(self, issues: list[Issue], records: list[Any]) -> None:
         if not issues:
