@@ -161,3 +161,18 @@ def test_crlf_line_endings_and_a_byte_order_mark_are_accepted(tmp_path: Path) ->
     t = _events(tmp_path, report=report)
     assert t.column("event_id").to_pylist() == ["e0", "e1", "e2"]
     assert report.n_bad == 0
+
+
+def test_stopping_early_releases_the_reader_thread(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from distillguard.ingest import _sources
+
+    monkeypatch.setattr(_sources, "CHUNK_BYTES", 64 << 10)  # many chunks: the thread blocks
+    d = write_synthetic_dataset(tmp_path, 5_000, fmt="jsonl.gz")
+    it = iter_event_batches(open_dataset(d), batch_rows=100)
+    next(it)
+    it.close()  # type: ignore[attr-defined]
+    assert not any(t.name == "distillguard-prefetch" and t.is_alive()
+                   for t in threading.enumerate())

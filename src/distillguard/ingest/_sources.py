@@ -439,6 +439,10 @@ def _prefetch(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
             q.put(_DONE)
         except BaseException as exc:  # forwarded to the consumer
             q.put(exc)
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()  # runs the source's finally: (closes the file) in this thread
 
     t = threading.Thread(target=work, name="distillguard-prefetch", daemon=True)
     t.start()
@@ -460,8 +464,9 @@ def _prefetch(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
 
 
 def iter_jsonl(f: DataFile, spec: Table, progress: Progress | None = None,
-               chunk_bytes: int = CHUNK_BYTES) -> Iterator[RawChunk]:
+               chunk_bytes: int | None = None) -> Iterator[RawChunk]:
     """Yield raw chunks of a JSONL / JSONL.gz file with the full raw schema."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     schema = jsonl_raw_schema(spec)
     ts_fields = frozenset(c.name for c in spec.columns if pa.types.is_timestamp(c.type))
     first = True
