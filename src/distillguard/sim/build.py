@@ -13,9 +13,12 @@ from distillguard.sim.infra import IpPool, make_ip_pool, pick_clients
 from distillguard.sim.scenario import LabSpec, Scenario
 from distillguard.sim.world import DAY_US, NEVER, US_PER_S, LabModels
 
+#: Requests per minute per account. Lower than real tiers because a simulated world is a
+#: sample of a provider's customers; what matters is who runs into them (batch jobs, eval
+#: harnesses, bursty harvesters) and who stays under (low-and-slow accounts).
 TIER_RPM = {
-    "free": 20, "build": 120, "scale": 1_000, "enterprise": 5_000, "education": 60,
-    "research": 600,
+    "free": 3, "build": 30, "scale": 200, "enterprise": 1_000, "education": 15,
+    "research": 150,
 }
 
 BENIGN_COUNTRIES = {

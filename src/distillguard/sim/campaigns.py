@@ -183,7 +183,7 @@ def _slots(
     t_start = ctx.t0 + int(start_day * DAY_US)
     span_days = max(1.0, ctx.days - start_day)
     per_slot = 1.0 + ban_share * span_days / max(life_days, 0.5)
-    n_slots = max(1, int(round(n_target / per_slot)))
+    n_slots = max(1, int(round(1.07 * n_target / per_slot)))
     slot_res = res_of[rng.integers(0, len(res_of), n_slots)] if len(res_of) else np.zeros(n_slots, np.int64)
     res_l, created_l, start_l, end_l = [], [], [], []
     first = t_start + (rng.random(n_slots) ** 2 * min(span_days, 6.0) * DAY_US).astype(np.int64)

@@ -70,6 +70,7 @@ class PersonaDef:
     out_mult: tuple[float, float] = (0.7, 1.4)
     weekend: float = 0.85
     release_boost: float = 1.0
+    zdr: float = 0.0  # share of accounts under zero data retention (prompt text not kept)
 
 
 PERSONAS: dict[str, PersonaDef] = {
@@ -118,6 +119,7 @@ PERSONAS: dict[str, PersonaDef] = {
             temps={0.7: 0.3, 0.3: 0.3, 0.5: 0.2, 1.0: 0.2},
             maxes={1024: 0.4, 512: 0.3, 2048: 0.3},
             recipes=(("app_chat", 1.0),),
+            zdr=0.25,
             v6=0.05,
             active_p=(1.0, 1.0),
             fixed_p=0.97,
@@ -138,6 +140,7 @@ PERSONAS: dict[str, PersonaDef] = {
             temps={0.0: 0.7, 0.2: 0.2, None: 0.1},
             maxes={256: 0.3, 64: 0.2, 1024: 0.3, 16: 0.2},
             recipes=(("batch", 0.95), ("chat", 0.05)),
+            zdr=0.3,
             v6=0.0,
             active_p=(0.3, 0.9),
             gap=(0.3, 2.5),
@@ -175,10 +178,10 @@ PERSONAS: dict[str, PersonaDef] = {
             rhythm={"batch": 1.0},
             temps={0.0: 0.9, None: 0.1},
             maxes={2048: 0.3, 4096: 0.3, 1024: 0.2, 32768: 0.1, 16384: 0.1},
-            recipes=(("bench", 0.8), ("bench_tools", 0.2)),
+            recipes=(("bench", 0.5), ("bench_code", 0.3), ("bench_tools", 0.2)),
             v6=0.0,
             active_p=(0.1, 0.4),
-            gap=(0.1, 1.2),
+            gap=(0.4, 3.0),
             fixed_p=0.99,
             adopt=(0.95, 0.4, 0.5, 0.9),
             email="company",
@@ -285,10 +288,13 @@ def benign_recipes(names: tuple[tuple[str, float], ...], ctx: LabCtx, n: int, rn
                 ["<<X>>"], [("tools_b", 1.0)], P, off, span=1, tools=True, n_messages=(1, 15),
                 system=sysc, acct_system=rng.integers(0, len(sysc), n), out_median=120.0, truth="agent"))
         elif name == "bench":
-            h = [t for t in T.BENCH_HARNESS if "<<Y>>" not in t]
             out.append(TemplateRecipe(
-                h, [("rg_pub", 0.65), ("humaneval_pub", 0.35)], P, off, span=1, drift=0,
+                list(T.BENCH_HARNESS), [("rg_pub", 1.0)], P, off, span=1, drift=0,
                 x_mode="sequential", out_median=450.0, truth="bench"))
+        elif name == "bench_code":
+            out.append(TemplateRecipe(
+                list(T.BENCH_CODE_HARNESS), [("humaneval_pub", 1.0)], P, off, span=1, drift=0,
+                x_mode="sequential", out_median=260.0, truth="bench"))
         elif name == "bench_tools":
             out.append(TemplateRecipe(
                 ["<<X>>"], [("tools_pub", 1.0)], P, off, span=1, drift=0, tools=True,
@@ -414,14 +420,16 @@ def build_persona(ctx: LabCtx, spec: PersonaSpec) -> Group:
     cw = np.cumsum(per, axis=1)
     # payment: an org shares a corporate card, people have their own
     bins = rng.integers(0, 20, n_org)
-    from distillguard.sim.infra import CARD_BINS
+    from distillguard.sim.infra import CARD_BINS, VIRTUAL_BINS
 
     if d.org_card:
         pay = [card(rng, CARD_BINS[bins[o]], int(o * 7919 % 10_000), ctx.lab.processor + str(ctx.seed) + spec.name) for o in org]
     else:
-        cb = rng.integers(0, len(CARD_BINS), n)
+        # some people pay with virtual cards (privacy-focused issuers) like resellers do
+        allb = CARD_BINS + VIRTUAL_BINS
+        cb = np.where(rng.random(n) < 0.08, rng.integers(len(CARD_BINS), len(allb), n), rng.integers(0, len(CARD_BINS), n))
         l4 = rng.integers(0, 10_000, n)
-        pay = [card(rng, CARD_BINS[cb[i]], int(l4[i]), ctx.lab.processor + str(ctx.seed) + spec.name + str(i)) for i in range(n)]
+        pay = [card(rng, allb[cb[i]], int(l4[i]), ctx.lab.processor + str(ctx.seed) + spec.name + str(i)) for i in range(n)]
     for i in np.flatnonzero(np.array([t in ("free", "education") for t in tiers]) & (rng.random(n) < 0.85)):
         pay[i] = None  # free / education accounts often have no card on file
     email = _emails(rng, ctx, d.email, n, org)
@@ -477,6 +485,7 @@ def build_persona(ctx: LabCtx, spec: PersonaSpec) -> Group:
         persona=[spec.name] * n,
         weekend=d.weekend,
         day_mult=day_mult,
+        zdr=(rng.random(n_org)[org] < d.zdr) if d.zdr else None,
     )
 
 

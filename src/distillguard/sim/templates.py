@@ -213,13 +213,18 @@ BATCH = (
     ("以下是一条用户反馈，请判断其类别（产品问题/服务问题/建议/其他），只输出类别。\n\n<<X>>", 4),
 )
 
-BENCH_HARNESS = (
+BENCH_HARNESS = (  # reasoning / maths problem sets
     "<<X>>",
     "Question: <<X>>\nAnswer:",
     "<<X>>\nLet's think step by step.",
-    "Solve the following math problem. Put the final answer in \\boxed{}.\n\n<<X>>",
-    "Complete the following Python function.\n\n```python\n<<X>>\n```",
+    "Solve the following problem. Put the final answer in \\boxed{}.\n\n<<X>>",
     "Please reason step by step, and put your final answer within \\boxed{}.\n<<X>>",
+)
+BENCH_CODE_HARNESS = (  # HumanEval-style completion harnesses
+    "<<X>>",
+    "Complete the following Python function.\n\n```python\n<<X>>\n```",
+    "Write a solution to the following problem and make sure that it passes the tests:\n```python\n<<X>>\n```",
+    "<<X>>\n\nComplete the function body. Return only code.",
 )
 
 STUDENT = (
@@ -281,10 +286,15 @@ def surface_variants(t: str, rng: np.random.Generator, k: int) -> list[str]:
         h = _HEADERS[int(rng.integers(0, len(_HEADERS)))]
         s = _SEPS[int(rng.integers(0, len(_SEPS)))]
         q0, q1 = _QUOTES[int(rng.integers(0, len(_QUOTES)))]
-        v = t.replace("\n\n<<X>>", s + q0 + "<<X>>" + q1, 1).replace("<<X>>\n\n", q0 + "<<X>>" + q1 + s, 1)
-        if "<<Y>>" not in v and rng.random() < 0.25 and v.startswith("<<X>>") is False:
-            # instruction after the input instead of before it
-            a, b, _ = split_slots(v)
-            v = "<<X>>" + s + a.strip()
+        a, b, c = split_slots(t)
+        if "<<Y>>" in t:
+            v = t
+        elif a.strip() and not b.strip() and rng.random() < 0.25:
+            # the same instruction after the input instead of before it
+            v = q0 + "<<X>>" + q1 + s + a.strip()
+        elif a.strip():
+            v = a.rstrip() + s + q0 + "<<X>>" + q1 + b
+        else:
+            v = q0 + "<<X>>" + q1 + (s + b.lstrip() if b.strip() else "")
         out.append(h + v)
     return out

@@ -104,6 +104,7 @@ class Group:
     lock_p: np.ndarray | None = None
     ip_lo: np.ndarray | None = None  # per-account address range for rotating / sticky
     ip_hi: np.ndarray | None = None
+    zdr: np.ndarray | None = None  # accounts whose prompt text the provider does not keep
     weekend: float = 0.85
     day_mult: dict[int, float] = field(default_factory=dict)
 
@@ -261,6 +262,14 @@ def group_day(
     inv = pa.array(np.argsort(order, kind="stable"))
     prompt = pa.concat_arrays(prompts).take(inv)
     system = pa.concat_arrays(systems).take(inv)
+    if g.zdr is not None and g.zdr.any():
+        keep_text = pa.array(~g.zdr[acct])
+        p_bytes0 = pc.binary_length(prompt).fill_null(0).to_numpy(zero_copy_only=False)
+        s_bytes0 = pc.binary_length(system).fill_null(0).to_numpy(zero_copy_only=False)
+        prompt = pc.if_else(keep_text, prompt, pa.nulls(n, pa.string()))
+        system = pc.if_else(keep_text, system, pa.nulls(n, pa.string()))
+    else:
+        p_bytes0 = s_bytes0 = None
     # model: old preference, pivot to the new model after the account adopts it
     n_old = len(models.names) - 1
     old = np.where(rng.random(n) < 0.85, g.old_pref[acct], rng.integers(0, n_old, n))
@@ -290,8 +299,11 @@ def group_day(
     mta = np.array(g.max_tok_alt, np.int64)
     max_tok = np.where(fixed, g.max_tok[acct], mta[rng.integers(0, len(mta), n)])
     # tokens consistent with the text
-    p_bytes = pc.binary_length(prompt).fill_null(0).to_numpy(zero_copy_only=False)
-    s_bytes = pc.binary_length(system).fill_null(0).to_numpy(zero_copy_only=False)
+    if p_bytes0 is not None:  # billing still counts the text the provider did not keep
+        p_bytes, s_bytes = p_bytes0, s_bytes0
+    else:
+        p_bytes = pc.binary_length(prompt).fill_null(0).to_numpy(zero_copy_only=False)
+        s_bytes = pc.binary_length(system).fill_null(0).to_numpy(zero_copy_only=False)
     hist = np.where(n_msg > 1, (n_msg - 1) * rng.lognormal(np.log(140.0), 0.8, n), 0.0)
     inp = (p_bytes + s_bytes) / 3.6 + 4 * n_msg + hist + 95 * n_tools + 3
     out = rng.lognormal(np.log(np.maximum(med * g.out_mult[acct], 1.0)), 0.65, n)
