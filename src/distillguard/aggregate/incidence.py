@@ -74,7 +74,7 @@ class IncidenceConfig:
     lockstep_seconds: int = 60
     signup_seconds: int = 600
     payment_prefix_drop: int = 2
-    max_entities_per_kind: int = 48
+    max_entities_per_kind: int = 16
     lockstep_min_events: int = 3
     kinds: tuple[str, ...] | None = None
 
@@ -219,5 +219,6 @@ def build_incidence(
             (pl.col("n") / pl.col("n").sum().over("account_id", "kind")).alias("share")
         )
         .select([*cols, "share"])
+        .sort("account_id", "kind", "entity")
     )
     return inc.collect().cast(INCIDENCE_SCHEMA)  # type: ignore[arg-type]

@@ -96,6 +96,7 @@ def entity_stats(
             .clip(0.0, 1.0)
             .alias("idf")
         )
+        .sort("kind", "entity")  # deterministic order downstream (dense-block ids, sums)
     )
 
 
@@ -180,6 +181,7 @@ def build_graph(
         .agg(pl.col("weight").sum(), pl.len().alias("_n"))
         .filter((pl.col("kind") != "lockstep") | (pl.col("_n") >= lockstep_min_shared))
         .drop("_n")
+        .sort("src", "dst", "kind")
     )
     edges = kind_edges.group_by("src", "dst").agg(pl.col("weight").sum()).sort("src", "dst")
     return AccountGraph(

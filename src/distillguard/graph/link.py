@@ -41,26 +41,20 @@ class GraphConfig:
     dense_min_density_ratio: float = 2.0
     evidence_quantile: float = 0.2
     min_evidence_members: int = 3
-    infra_discount: float = 0.2
-    infra_cap: float = 0.0
-    tie_unit: float = 1.0
     evidence_margin: float = 0.5
-    combine: str = "max"
-    anchor_weighting: str = "count"
+    min_ref: float = 0.05
     flag_threshold: float | None = None
     min_cluster_size: int = 2
 
     def validate(self) -> None:
-        if not 0.0 <= self.infra_discount <= 1.0:
-            raise ConfigError(f"infra_discount must be in [0, 1], got {self.infra_discount}")
         if not 0.0 < self.evidence_quantile <= 1.0:
             raise ConfigError(f"evidence_quantile must be in (0, 1], got {self.evidence_quantile}")
         if self.clique_max < 2 * self.ring_k + 1:
             raise ConfigError("clique_max must be at least 2 * ring_k + 1")
         if self.flag_threshold is not None and not 0.0 <= self.flag_threshold <= 1.0:
             raise ConfigError(f"flag_threshold must be in [0, 1], got {self.flag_threshold}")
-        if self.combine not in ("noisy_or", "max"):
-            raise ConfigError(f"combine must be 'noisy_or' or 'max', got {self.combine!r}")
+        if self.min_ref <= 0:
+            raise ConfigError(f"min_ref must be > 0, got {self.min_ref}")
         if not 0.0 <= self.evidence_margin < 1.0:
             raise ConfigError(f"evidence_margin must be in [0, 1), got {self.evidence_margin}")
         if self.resolution <= 0:
@@ -241,14 +235,9 @@ def link_accounts(
         block_of,
         evidence_quantile=cfg.evidence_quantile,
         min_evidence_members=cfg.min_evidence_members,
-        infra_discount=cfg.infra_discount,
-        infra_cap=cfg.infra_cap,
-        tie_unit=cfg.tie_unit,
-        kind_weights=cfg.kind_weights,
         evidence_margin=cfg.evidence_margin,
-        combine=cfg.combine,
-        anchor_weighting=cfg.anchor_weighting,
         anchor_threshold=thr,
+        min_ref=cfg.min_ref,
     )
     flagged = own_flag | (prop.score >= thr)
     clusters, cid_of = _make_clusters(graph, inc, groups, block_of, prop, flagged, cfg)
@@ -257,7 +246,7 @@ def link_accounts(
         {
             "account_id": pl.Series(graph.account_ids.tolist(), dtype=pl.String()),
             "cluster_id": pl.Series(cid_of, dtype=pl.String()),
-            "score": np.round(prop.score, 6),
+            "score": prop.score,
             "flagged": flagged,
             "link_reasons": pl.Series(reasons, dtype=pl.String()),
             "own_score": own,
@@ -402,7 +391,7 @@ def _reasons(
     per = (
         both.group_by("v", "kind")
         .agg(pl.col("u").n_unique().alias("nb"), pl.col("weight").sum().alias("w"))
-        .sort(["v", "w"], descending=[False, True])
+        .sort(["v", "w", "kind"], descending=[False, True, False])
         .group_by("v", maintain_order=True)
         .head(3)
         .group_by("v", maintain_order=True)
@@ -422,7 +411,7 @@ def _reasons(
             src_name = "cluster" if prop.raised_by[v] == 1 else "dense block"
             s += (
                 f"; score raised {own[v]:.2f}->{prop.score[v]:.2f} by {src_name} evidence "
-                f"{prop.evidence[v]:.2f} x tie {prop.tie[v]:.2f}"
+                f"{prop.evidence[v]:.2f} x {prop.tie_kind[v]} tie {prop.tie[v]:.2f}"
             )
         out[v] = s
     return out
