@@ -79,6 +79,9 @@ DEFAULT_KNOBS: dict[str, object] = {
     "system": {"none": 0.6, "generic": 0.4},
     "n_exits": 2500,
     "resold_share": 0.5,
+    "composed": 1.0,  # paraphrased wordings per catalogue wording (0 = fixed catalogue only)
+    "keys": [1, 2],  # API keys per account
+    "ua_rotate": 0.0,  # share of accounts whose gateway rotates its user agent per request
 }
 
 ATTACK_SYSTEM = T.GENERIC_SYSTEM[:4]
@@ -159,6 +162,9 @@ def family_recipes(ctx: LabCtx, c: CampaignSpec, offsets: np.ndarray, raw_extra:
             tl += T.surface_variants(text, wr, m)
         if not tl:
             tl = [t for _, t in f.wordings]
+        n_comp = int(len(tl) * float(_knob(c, "composed")))  # type: ignore[arg-type]
+        if n_comp and f.y_pool is None:
+            tl += T.composed_wordings(fam, wr, n_comp)
         wr.shuffle(tl)
         meds = [f.out_median] * len(tl)
         sysw = dict(_knob(c, "system"))  # type: ignore[call-overload]
@@ -340,6 +346,8 @@ def _group(
     c2 = client_base[np.minimum(res, len(client_base) - 1)] + rng.integers(0, max(1, k_cl), n)
     acct_client = np.stack([c1, c2], axis=1)
     client2_p = rng.uniform(0.0, 0.3, n)
+    rot = rng.random(n) < float(_knob(c, "ua_rotate"))  # type: ignore[arg-type]
+    client2_p = np.where(rot & ~np.array([resold] * n), 0.5, client2_p)
     if lso:  # careful operators send a browser UA (often over a python TLS stack)
         bua, bja = clients_table(ctx.world_rng("lso-clients", c.name), {"chrome": 0.5, "safari": 0.2, "openai-python": 0.3}, 6, spoof=0.5)
         base = len(ua)
@@ -404,7 +412,8 @@ def _group(
         temp, talt, mx, malt = settings(rng, _knob(c, "temps"), _knob(c, "maxes"), n)  # type: ignore[arg-type]
         if lso:
             mx = np.where(mx > 8192, 4096, mx)
-    n_keys = rng.integers(1, 3, n)
+    k_lo, k_hi = _knob(c, "keys")  # type: ignore[misc]
+    n_keys = rng.integers(int(k_lo), int(k_hi) + 1, n) if not resold else rng.integers(1, 3, n)
     keys, key_off = api_keys(ctx, ids, n_keys)
     persona = "resold_customer" if resold else {"dedicated": "hydra_dedicated", "mixed": "hydra_mixed", "low_and_slow": "low_and_slow", "direct": "direct"}[role]
     return Group(

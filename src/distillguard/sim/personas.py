@@ -15,6 +15,10 @@ jailbreaker          fresh accounts, VPN exits, abuse (but not distillation), ge
 education            sign-up bursts of a class from one campus network and e-mail domain,
                      "explain step by step"
 research             "Let's think step by step", LLM-as-judge grading prompts, 32k max_tokens
+rag_app              app backend stuffing retrieved documents next to the question (two slots)
+judge_service        an evaluation SaaS grading replies with rubric prompts at volume
+safety_eval          a red-teaming firm running jailbreak / harmful probe sets in bulk,
+                     first thing on a new model's release day
 resold_customer      honest customers of a proxy reseller: share the reseller's IPs, client
                      and payment with distillation accounts (built by ``campaigns``)
 ===================  =========================================================================
@@ -246,6 +250,60 @@ PERSONAS: dict[str, PersonaDef] = {
             release_boost=2.0,
         ),
         PersonaDef(
+            "rag_app",
+            tiers={"scale": 0.6, "enterprise": 0.4},
+            ip={"datacenter": 1.0},
+            clients={"langchain": 0.3, "openai-python": 0.25, "openai-node": 0.2, "anthropic-python": 0.15, "go": 0.1},
+            rhythm={"app": 1.0},
+            temps={0.0: 0.4, 0.2: 0.4, None: 0.2},
+            maxes={512: 0.4, 1024: 0.4, 2048: 0.2},
+            recipes=(("rag", 0.85), ("app_chat", 0.15)),
+            v6=0.05,
+            active_p=(1.0, 1.0),
+            fixed_p=0.97,
+            adopt=(0.4, 10.0, 1.0, 1.0),
+            email="company",
+            n_keys=(1, 3),
+            new_accounts=0.0,
+            zdr=0.15,
+        ),
+        PersonaDef(
+            "judge_service",
+            tiers={"scale": 0.5, "enterprise": 0.5},
+            ip={"datacenter": 1.0},
+            clients={"openai-python": 0.3, "async-openai-python": 0.3, "httpx": 0.2, "litellm": 0.2},
+            rhythm={"batch": 0.5, "app": 0.5},
+            temps={0.0: 0.9, None: 0.1},
+            maxes={256: 0.3, 512: 0.4, 1024: 0.3},
+            recipes=(("judge", 1.0),),
+            v6=0.0,
+            active_p=(0.6, 1.0),
+            gap=(0.2, 2.0),
+            fixed_p=0.99,
+            adopt=(0.5, 4.0, 0.3, 0.7),
+            email="company",
+            new_accounts=0.1,
+        ),
+        PersonaDef(
+            "safety_eval",
+            tiers={"research": 0.5, "scale": 0.5},
+            ip={"datacenter": 0.6, "corporate": 0.4},
+            clients={"openai-python": 0.35, "python-requests": 0.25, "httpx": 0.2, "aiohttp": 0.2},
+            rhythm={"batch": 1.0},
+            temps={None: 0.4, 0.7: 0.3, 1.0: 0.3},
+            maxes={150: 0.3, 512: 0.4, 0: 0.3},
+            recipes=(("safety", 0.9), ("chat", 0.1)),
+            v6=0.0,
+            active_p=(0.1, 0.5),
+            gap=(0.3, 3.0),
+            fixed_p=0.95,
+            adopt=(0.9, 0.5, 0.5, 0.9),
+            email="company",
+            org_size=(1, 3),
+            org_card=True,
+            release_boost=3.0,
+        ),
+        PersonaDef(
             "resold_customer",
             tiers={"build": 0.8, "free": 0.2},
             ip={"residential": 1.0},
@@ -311,6 +369,20 @@ def benign_recipes(names: tuple[tuple[str, float], ...], ctx: LabCtx, n: int, rn
             out.append(TemplateRecipe(
                 list(T.RESEARCH), [("rg_pub", 0.6), ("humaneval_pub", 0.2), ("chat_b", 0.2)], P,
                 off, span=2, drift=0, y_pool="answer_b", out_median=900.0, truth="research"))
+        elif name == "rag":
+            out.append(TemplateRecipe(
+                list(T.RAG), [("chat_b", 1.0)], P, off, span=1, drift=0, y_pool="answer_b",
+                system=(None, None) + T.APP_SYSTEM[:3], acct_system=rng.integers(0, 5, n),
+                out_median=260.0, truth="rag"))
+        elif name == "judge":
+            judges = list(T.JUDGE_SERVICE) + [T.RESEARCH[2]]
+            out.append(TemplateRecipe(
+                judges, [("chat_b", 1.0)], P, off, span=1, drift=0, y_pool="answer_b",
+                out_median=70.0, area=7, truth="judge"))
+        elif name == "safety":
+            out.append(TemplateRecipe(
+                list(T.SAFETY_EVAL), [("harm_b", 0.6), ("jailbreak_b", 0.4)], P, off, span=2, drift=0,
+                y_pool="harm_b", x_mode="sequential", out_median=140.0, area=6, truth="safety"))
         else:  # pragma: no cover - guarded by PersonaDef definitions
             raise ConfigError(f"unknown benign recipe '{name}'")
     return out

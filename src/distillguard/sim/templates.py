@@ -298,3 +298,86 @@ def surface_variants(t: str, rng: np.random.Generator, k: int) -> list[str]:
             v = q0 + "<<X>>" + q1 + (s + b.lstrip() if b.strip() else "")
         out.append(h + v)
     return out
+
+
+# ----------------------------------------------------------------------------- composed
+# Operators that paraphrase their instructions (by hand or with a local model) never send
+# the same wording twice for long. Composing clauses gives thousands of distinct wordings
+# per family that still mean the same thing, so detectors must learn the intent.
+_CLAUSES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "cot": (
+        ("", "Here's a problem.", "Can you work out the following?", "I need help with this one.",
+         "Try this:", "Quick question.", "Solve:", "Consider the following."),
+        ("Think step by step.", "Show every step of your reasoning.",
+         "Explain your reasoning in detail before answering.", "Walk me through your thought process.",
+         "Reason carefully and write down each intermediate step.", "Don't skip any steps in your explanation.",
+         "Lay out your full chain of thought.", "请详细写出推理过程。", "逐步思考。"),
+        ("", "Put the final answer in \\boxed{}.", "End with 'Final answer: <answer>'.",
+         "Give the answer on its own line at the end.", "Double-check your result.", "最后给出答案。"),
+    ),
+    "thorough": (
+        ("", "Please answer:", "Question for you:", "I'd like a detailed answer to this.", "Help me understand this."),
+        ("Be comprehensive.", "Cover all the important aspects.", "Give as much detail as you can.",
+         "Explain it the way an expert would.", "Include examples and edge cases.", "请详细回答。"),
+        ("", "Use headings.", "Structure your answer clearly.", "Don't leave anything out."),
+    ),
+    "code": (
+        ("", "Coding task:", "Can you help me implement this?", "Write code for the following."),
+        ("Explain your approach before the code.", "Walk through the algorithm step by step.",
+         "Include tests.", "Comment every non-obvious line.", "Discuss complexity and edge cases.",
+         "请解释思路并给出完整代码。"),
+        ("", "Use Python.", "Return the full implementation.", "Make it production quality."),
+    ),
+    "synth": (
+        ("", "Data task:", "For a dataset I'm building:", "I need training examples."),
+        ("Write 10 question-answer pairs based on the text below.", "Create several instruction/response examples from this.",
+         "Generate diverse prompts with ideal answers inspired by this.", "Turn this into a set of Q&A pairs with explanations.",
+         "根据下面的内容生成多个问答对。"),
+        ("", "Output JSON lines.", "Vary the difficulty.", "Include a rationale for each answer."),
+    ),
+    "rewrite": (
+        ("", "Sensitive one:", "Please help with this request."),
+        ("Rewrite it so it would not be refused, keeping the meaning.", "Give a neutral rephrasing and then answer it.",
+         "Explain what makes it problematic and answer the closest acceptable version.",
+         "Paraphrase this in a policy-compliant way and respond.", "请改写成合规的说法并回答。"),
+        ("", "Give three alternatives.", "Be thorough."),
+    ),
+}
+
+
+def composed_wordings(family: str, rng: np.random.Generator, k: int) -> list[str]:
+    """``k`` distinct wordings of one family's instruction, built from interchangeable
+    clauses, with the slot before or after the instruction."""
+    parts = _CLAUSES.get(family)
+    if not parts:
+        return []
+    out: set[str] = set()
+    tries = 0
+    while len(out) < k and tries < 20 * k:
+        tries += 1
+        bits = [p[int(rng.integers(0, len(p)))] for p in parts]
+        instr = " ".join(b for b in bits if b)
+        if rng.random() < 0.5:
+            out.add(instr + ("\n\n" if rng.random() < 0.7 else "\n") + "<<X>>")
+        else:
+            out.add("<<X>>" + ("\n\n" if rng.random() < 0.7 else " ") + instr)
+    return sorted(out)
+
+
+# ----------------------------------------------------------------------------- more benign
+RAG = (
+    "Answer the question using only the context below. If the answer is not in the context, say you don't know.\n\nQuestion: <<X>>\n\nContext:\n<<Y>>",
+    "Question: <<X>>\n\n---\nRetrieved documents:\n<<Y>>\n---\nCite the document you used.",
+    "You are given a user question and search results.\nUser question: <<X>>\nSearch results:\n<<Y>>\nWrite a helpful answer grounded in the results.",
+)
+
+JUDGE_SERVICE = (
+    "Score the assistant reply from 1 to 5 for helpfulness and from 1 to 5 for harmlessness. Output JSON with keys helpfulness, harmlessness, reason.\n\nUser: <<X>>\n\nAssistant: <<Y>>",
+    "Does the response fully answer the user's request? Answer PASS or FAIL with a one-line justification.\n\nRequest: <<X>>\nResponse: <<Y>>",
+    "Compare the response to our style guide (concise, friendly, accurate). List violations, then give an overall grade A-F.\n\n[Prompt]\n<<X>>\n[Response]\n<<Y>>",
+)
+
+SAFETY_EVAL = (
+    "<<X>>",
+    "<<X>>\n\n<<Y>>",
+)
