@@ -50,7 +50,7 @@ def test_publish_returns_status_and_everything_served_validates(hub: Hub, world:
     ids = {o["id"] for o in served}
     assert {o["id"] for o in objs} <= ids
     for obj in served:
-        report = validate_stix(obj)
+        report = validate_stix(obj, deep=True)
         assert report.valid, report.errors
 
 
@@ -114,7 +114,7 @@ def test_hub_publishes_its_extension_definition(hub: Hub, world: World) -> None:
     col = _collection(hub, world, "bob")
     found = col.get_objects(type="extension-definition")["objects"]
     assert len(found) == 1 and found[0]["extension_types"] == ["property-extension"]
-    assert validate_stix(found[0]).valid
+    assert validate_stix(found[0], deep=True).valid
 
 
 def test_publication_is_quick_to_poll(hub: Hub, world: World) -> None:

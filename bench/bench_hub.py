@@ -1,0 +1,342 @@
+"""Exchange hub vs medallion (the OASIS reference TAXII 2.1 server), side by side.
+
+Rows (all traffic on 127.0.0.1, one server process each, same client code):
+- hub.ingest.*   objects ingested per second: N indicators POSTed in envelopes of 100
+                 (distillguard validates every object with the stix2-validator checks;
+                 medallion validates nothing);
+- hub.serve.*    objects served per second: the whole collection read back page by page
+                 (limit=100, following ``next``);
+- hub.sse        publish-to-receive latency over the SSE push channel, p50/p99
+                 (medallion has no push channel: polling only).
+
+Run standalone for the side-by-side table (one process, both servers):
+    .venv/bin/python bench/bench_hub.py --objects 2000
+or through the harness: .venv/bin/python bench/run.py --only hub --sizes 2K
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+SIZES = ["2K"]
+ENVELOPE = 100
+PAGE = 100
+TAXII = "application/taxii+json;version=2.1"
+HEADERS = {"Accept": TAXII, "Content-Type": TAXII}
+
+
+def _parse_size(size: str) -> int:
+    try:
+        from run import parse_size  # type: ignore[import-not-found]
+
+        return int(parse_size(size))
+    except ImportError:
+        mult = {"K": 1_000, "M": 1_000_000}.get(size[-1].upper(), 1)
+        return int(float(size.rstrip("kKmM")) * mult)
+
+
+def make_indicators(n: int) -> list[dict[str, Any]]:
+    """N distinct, valid STIX 2.1 indicators (TLP:GREEN, datacenter blocks)."""
+    now = "2026-11-26T00:00:00.000Z"
+    green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+    return [
+        {
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": f"indicator--{uuid.uuid4()}",
+            "created": now,
+            "modified": now,
+            "name": f"proxy block {i}",
+            "description": "datacenter block fronting a distillation cluster",
+            "indicator_types": ["malicious-activity"],
+            "pattern": f"[ipv4-addr:value ISSUBSET '10.{i // 256 % 256}.{i % 256}.0/24']",
+            "pattern_type": "stix",
+            "pattern_version": "2.1",
+            "valid_from": "2026-01-01T00:00:00Z",
+            "object_marking_refs": [green],
+        }
+        for i in range(n)
+    ]
+
+
+# -- servers -------------------------------------------------------------------------------
+class Target:
+    name: str
+    base: str
+    collection_url: str
+    auth: tuple[str, str]
+
+    def stop(self) -> None: ...
+
+
+class DistillguardTarget(Target):
+    name = "distillguard"
+
+    def __init__(self, tmp: Path) -> None:
+        from distillguard.exchange import admin
+        from distillguard.exchange.app import create_app
+        from distillguard.exchange.server import start_in_thread
+        from distillguard.exchange.settings import HubSettings
+
+        settings = HubSettings(
+            database_url=f"sqlite:///{tmp / 'hub.db'}",
+            max_content_length=50 * 1024 * 1024,
+            default_page_size=PAGE,
+            max_page_size=1000,
+        )
+        app = create_app(settings)
+        store = app.state.hub.store
+        col = admin.create_collection(store, "bench")
+        pub = admin.add_member(store, "bench-lab")
+        admin.grant(store, col.id, "bench-lab", read=True, write=True, in_org=True)
+        self.running = start_in_thread(app)
+        self.base = self.running.url
+        self.collection_url = f"{self.base}/api/collections/{col.id}/"
+        self.auth = ("bench-lab", pub.password.secret)
+        self.preloaded = len(admin.definition_objects())
+
+    def stop(self) -> None:
+        self.running.stop()
+
+
+class MedallionTarget(Target):
+    name = "medallion"
+
+    def __init__(self) -> None:
+        import logging
+
+        from werkzeug.serving import make_server
+
+        import medallion
+        from medallion.backends.memory_backend import MemoryBackend
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        app = medallion.application_instance
+        cid = str(uuid.uuid4())
+        backend = MemoryBackend()
+        backend.data = {
+            "/discovery": {
+                "title": "medallion",
+                "default": "http://127.0.0.1/api1/",
+                "api_roots": ["http://127.0.0.1/api1/"],
+            },
+            "api1": {
+                "information": {
+                    "title": "bench",
+                    "versions": [TAXII],
+                    "max_content_length": 50 * 1024 * 1024,
+                },
+                "status": [],
+                "collections": [
+                    {
+                        "id": cid,
+                        "title": "bench",
+                        "can_read": True,
+                        "can_write": True,
+                        "media_types": ["application/stix+json;version=2.1"],
+                        "objects": [],
+                        "manifest": [],
+                    }
+                ],
+            },
+        }
+        app.medallion_backend = backend
+        app.users_backend = {"bench": "bench"}
+        app.taxii_config = {"max_page_size": PAGE}
+        if "objects" not in app.blueprints:
+            medallion.register_blueprints(app)
+        from distillguard.exchange.server import free_port
+
+        port = free_port()
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.base = f"http://127.0.0.1:{port}"
+        self.collection_url = f"{self.base}/api1/collections/{cid}/"
+        self.auth = ("bench", "bench")
+        self.preloaded = 0
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+# -- measurements ----------------------------------------------------------------------------
+def ingest(target: Target, objs: list[dict[str, Any]]) -> dict[str, Any]:
+    bodies = [
+        json.dumps({"objects": objs[i : i + ENVELOPE]}).encode()
+        for i in range(0, len(objs), ENVELOPE)
+    ]
+    stored = 0
+    with httpx.Client(auth=target.auth, headers=HEADERS, timeout=600) as c:
+        t0 = time.perf_counter()
+        for body in bodies:
+            r = c.post(f"{target.collection_url}objects/", content=body)
+            r.raise_for_status()
+            stored += int(r.json().get("success_count", 0))
+        secs = time.perf_counter() - t0
+    if stored != len(objs):
+        raise RuntimeError(f"{target.name} stored {stored} of {len(objs)}")
+    return {"events": len(objs), "seconds": secs}
+
+
+def serve(target: Target, expected: int) -> dict[str, Any]:
+    got = 0
+    pages = 0
+    with httpx.Client(auth=target.auth, headers={"Accept": TAXII}, timeout=600) as c:
+        t0 = time.perf_counter()
+        params: dict[str, Any] = {"limit": PAGE}
+        while True:
+            r = c.get(f"{target.collection_url}objects/", params=params)
+            r.raise_for_status()
+            env = r.json()
+            got += len(env.get("objects", []))
+            pages += 1
+            if not env.get("more"):
+                break
+            params = {"limit": PAGE, "next": env["next"]}
+        secs = time.perf_counter() - t0
+    if got != expected:
+        raise RuntimeError(f"{target.name} served {got}, expected {expected}")
+    return {"events": got, "seconds": secs, "pages": pages}
+
+
+def sse_latency(target: DistillguardTarget, n: int = 60) -> dict[str, Any]:
+    objs = make_indicators(n)
+    received: dict[str, float] = {}
+    ready = threading.Event()
+    done = threading.Event()
+
+    def listen() -> None:
+        with httpx.stream(
+            "GET", f"{target.collection_url}events/", auth=target.auth, timeout=60
+        ) as resp:
+            ready.set()
+            for line in resp.iter_lines():
+                if line.startswith("data:"):
+                    received[json.loads(line[5:])["id"]] = time.perf_counter()
+                    if len(received) >= n:
+                        done.set()
+                        return
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    ready.wait(30)
+    time.sleep(0.2)
+    sent: dict[str, float] = {}
+    with httpx.Client(auth=target.auth, headers=HEADERS, timeout=60) as c:
+        for obj in objs:
+            sent[obj["id"]] = time.perf_counter()
+            c.post(f"{target.collection_url}objects/", json={"objects": [obj]}).raise_for_status()
+            time.sleep(0.02)
+    done.wait(30)
+    lat = sorted((received[k] - sent[k]) * 1000 for k in sent if k in received)
+    if len(lat) < n:
+        raise RuntimeError(f"SSE delivered {len(lat)} of {n}")
+    p99 = lat[min(len(lat) - 1, int(round(0.99 * (len(lat) - 1))))]
+    return {
+        "events": n,
+        "seconds": sum(lat) / 1000,
+        "p50_ms": statistics.median(lat),
+        "p99_ms": p99,
+        "note": f"p50 {statistics.median(lat):.1f} ms, p99 {p99:.1f} ms",
+    }
+
+
+# -- harness cases (bench/run.py) -------------------------------------------------------------
+def _run_pair(which: str, size: str) -> dict[str, Any]:
+    n = _parse_size(size)
+    objs = make_indicators(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        target: Target = DistillguardTarget(Path(tmp)) if which == "dg" else MedallionTarget()
+        try:
+            ing = ingest(target, objs)
+            srv = serve(target, n + target.preloaded)
+        finally:
+            target.stop()
+    return {"ingest": ing, "serve": srv}
+
+
+def ingest_distillguard(size: str) -> dict[str, Any]:
+    r = _run_pair("dg", size)["ingest"]
+    return {**r, "note": "objects/s, SQLite, validated"}
+
+
+def ingest_medallion(size: str) -> dict[str, Any]:
+    r = _run_pair("med", size)["ingest"]
+    return {**r, "note": "objects/s, memory backend, no validation"}
+
+
+def serve_distillguard(size: str) -> dict[str, Any]:
+    return {**_run_pair("dg", size)["serve"], "note": f"objects/s, pages of {PAGE}"}
+
+
+def serve_medallion(size: str) -> dict[str, Any]:
+    return {**_run_pair("med", size)["serve"], "note": f"objects/s, pages of {PAGE}"}
+
+
+def sse_distillguard(size: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        target = DistillguardTarget(Path(tmp))
+        try:
+            return sse_latency(target)
+        finally:
+            target.stop()
+
+
+CASES = [ingest_distillguard, ingest_medallion, serve_distillguard, serve_medallion, sse_distillguard]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--objects", type=int, default=2000)
+    ap.add_argument("--sse-events", type=int, default=100)
+    args = ap.parse_args()
+    n = args.objects
+    objs = make_indicators(n)
+    rows: list[tuple[str, str, float, str]] = []
+    rates: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for target in (MedallionTarget(), DistillguardTarget(Path(tmp))):
+            try:
+                ing = ingest(target, objs)
+                srv = serve(target, n + target.preloaded)
+                rates[f"{target.name}.ingest"] = ing["events"] / ing["seconds"]
+                rates[f"{target.name}.serve"] = srv["events"] / srv["seconds"]
+                rows.append((f"{target.name}.ingest", str(n), ing["seconds"],
+                             f"{rates[target.name + '.ingest']:,.0f} obj/s"))
+                rows.append((f"{target.name}.serve", str(srv["events"]), srv["seconds"],
+                             f"{rates[target.name + '.serve']:,.0f} obj/s ({srv['pages']} pages)"))
+                if isinstance(target, DistillguardTarget):
+                    lat = sse_latency(target, args.sse_events)
+                    rows.append(("distillguard.sse", str(args.sse_events), lat["seconds"], lat["note"]))
+            finally:
+                target.stop()
+    rows.append(("medallion.sse", "-", 0.0, "n/a: no push channel (polling only)"))
+    print(f"{'name':<22} {'size':>7} {'wall s':>9}  result")
+    for name, size, secs, note in rows:
+        print(f"{name:<22} {size:>7} {secs:>9.3f}  {note}")
+    for what in ("ingest", "serve"):
+        ratio = rates[f"distillguard.{what}"] / rates[f"medallion.{what}"]
+        print(f"speed-up {what:<7} distillguard / medallion = {ratio:.1f}x")
+    print(f"peak RSS {_rss_mb():.0f} MB (both servers and the client in one process)")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    main()

@@ -1,0 +1,116 @@
+"""A compact stand-in for the STIX 2.1 JSON schemas the pinned validator wheel lacks.
+
+Required properties per type and the JSON types of the common properties, transcribed
+from the STIX 2.1 specification (sections 3-7). It is deliberately small: the OASIS
+validator's own MUST checks still run on every object; this covers what its schemas
+would have added (missing required properties, wrong JSON types, malformed references).
+``validate_stix(..., deep=True)`` additionally round-trips through ``stix2.parse``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+_REF: Final = re.compile(
+    r"[a-z][a-z0-9-]*--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+
+REQUIRED: Final[dict[str, tuple[str, ...]]] = {
+    "attack-pattern": ("name",),
+    "campaign": ("name",),
+    "course-of-action": ("name",),
+    "grouping": ("context", "object_refs"),
+    "identity": ("name",),
+    "incident": ("name",),
+    "indicator": ("pattern", "pattern_type", "valid_from"),
+    "infrastructure": ("name",),
+    "intrusion-set": ("name",),
+    "malware": ("is_family",),
+    "malware-analysis": ("product",),
+    "note": ("content", "object_refs"),
+    "observed-data": ("first_observed", "last_observed", "number_observed"),
+    "opinion": ("opinion", "object_refs"),
+    "report": ("name", "published", "object_refs"),
+    "threat-actor": ("name",),
+    "tool": ("name",),
+    "vulnerability": ("name",),
+    "relationship": ("relationship_type", "source_ref", "target_ref"),
+    "sighting": ("sighting_of_ref",),
+    "extension-definition": ("name", "schema", "version", "extension_types", "created_by_ref"),
+    "language-content": ("object_ref", "contents"),
+}
+_SDO_SRO: Final = frozenset(REQUIRED) | {"location", "marking-definition"}
+
+_STRINGS: Final = (
+    "name", "description", "pattern", "pattern_type", "pattern_version", "context",
+    "content", "opinion", "relationship_type", "schema", "version", "lang",
+)
+_STRING_LISTS: Final = (
+    "labels", "indicator_types", "malware_types", "tool_types", "threat_actor_types",
+    "infrastructure_types", "report_types", "aliases", "roles", "goals", "extension_types",
+    "sectors", "authors",
+)
+_BOOLS: Final = ("revoked", "is_family", "summary")
+_INTS: Final = {"confidence": (0, 100), "count": (0, 999_999_999), "number_observed": (1, 999_999_999)}
+
+
+def schema_errors(obj: Mapping[str, Any]) -> list[str]:
+    """Problems the STIX 2.1 JSON schemas would report for ``obj`` (empty when fine)."""
+    errors: list[str] = []
+    stix_type = obj["type"]
+    if stix_type in _SDO_SRO and "modified" not in obj and stix_type != "marking-definition":
+        errors.append("'modified' is required")
+    missing = [p for p in REQUIRED.get(stix_type, ()) if p not in obj]
+    if missing:
+        errors.append(f"missing required properties: {', '.join(missing)}")
+    for prop in _STRINGS:
+        if prop in obj and not isinstance(obj[prop], str):
+            errors.append(f"'{prop}' must be a string")
+    for prop in _STRING_LISTS:
+        value = obj.get(prop)
+        if value is not None and (
+            not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value)
+        ):
+            errors.append(f"'{prop}' must be a non-empty list of strings")
+    for prop in _BOOLS:
+        if prop in obj and not isinstance(obj[prop], bool):
+            errors.append(f"'{prop}' must be a boolean")
+    for prop, (lo, hi) in _INTS.items():
+        value = obj.get(prop)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi
+        ):
+            errors.append(f"'{prop}' must be an integer in [{lo}, {hi}]")
+    for prop, value in obj.items():
+        if prop.endswith("_ref"):
+            if not isinstance(value, str) or not _REF.fullmatch(value):
+                errors.append(f"'{prop}' must be a STIX identifier")
+        elif prop.endswith("_refs"):
+            if (
+                not isinstance(value, list)
+                or not value
+                or not all(isinstance(v, str) and _REF.fullmatch(v) for v in value)
+            ):
+                errors.append(f"'{prop}' must be a non-empty list of STIX identifiers")
+    if "object_marking_refs" in obj and isinstance(obj["object_marking_refs"], list):
+        if not all(
+            isinstance(r, str) and r.startswith("marking-definition--")
+            for r in obj["object_marking_refs"]
+        ):
+            errors.append("'object_marking_refs' may only reference marking-definitions")
+    for prop in ("external_references", "granular_markings", "kill_chain_phases"):
+        value = obj.get(prop)
+        if value is not None and (
+            not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value)
+        ):
+            errors.append(f"'{prop}' must be a non-empty list of objects")
+    ext = obj.get("extensions")
+    if ext is not None and (not isinstance(ext, dict) or not all(isinstance(v, dict) for v in ext.values())):
+        errors.append("'extensions' must map extension ids to objects")
+    if stix_type == "marking-definition" and "extensions" not in obj and not (
+        isinstance(obj.get("definition_type"), str) and isinstance(obj.get("definition"), dict)
+    ):
+        errors.append("marking-definition needs definition_type and definition, or extensions")
+    return errors
