@@ -136,3 +136,24 @@ def test_no_single_field_value_separates_attackers(world_frames: dict[str, pl.Da
         only = v.filter(pl.col("ben") == 0)
         worst = only["att"].max() if only.height else 0
         assert (worst or 0) < n_att / 3, (f, only.sort("att")[-1])
+
+
+def test_labs_see_the_same_operation_at_different_times_and_volumes(labs3: Path) -> None:
+    start = None
+    seen = {}
+    for p in sorted(x for x in labs3.iterdir() if x.is_dir()):
+        ev = pl.read_parquet(p / "events.parquet", columns=["account_id", "ts", "prompt"])
+        lab = pl.read_parquet(p / "labels.parquet")
+        j = ev.join(lab, on="account_id").filter(pl.col("campaign") == "capability-sweep")
+        start = ev["ts"].min() if start is None else min(start, ev["ts"].min())
+        seen[p.name] = j
+    early, late, slow = seen["lab-aurora"], seen["lab-corvid"], seen["lab-lumen"]
+    assert early.height > late.height > slow.height > 0
+    assert (late["ts"].min() - start).total_seconds() > 9 * 86_400
+    assert set(slow["persona"].unique()) == {"low_and_slow"}
+    # the same template families: instruction lines recur across labs
+    def lines(df: pl.DataFrame) -> set[str]:
+        return set(df["prompt"].drop_nulls().str.split("\n").list.first().str.slice(0, 60))
+
+    a, b = lines(early), lines(late)
+    assert len(a & b) / len(b) > 0.1
