@@ -55,7 +55,7 @@ def _render(report: ValidationReport, console: Console) -> None:
                 bad.add_row(table, reason, f"{n:,}")
         console.print(bad)
         ex = Table(title="First examples", title_justify="left")
-        ex.add_column("where")
+        ex.add_column("where", overflow="fold")
         ex.add_column("reason")
         ex.add_column("message", overflow="fold")
         for e in report.examples:
