@@ -53,9 +53,12 @@ NETWORK_KINDS: frozenset[str] = frozenset({"ip", "ip_block", "asn", "tls"})
 # reseller buys accounts in bulk (same cards, org, sign-up burst) and routes them through
 # one pool (same IPs, TLS, user agent), then sells some to honest customers and gives others
 # to a distillation operation: infrastructure ties say "same reseller", only behaviour ties
-# (shared prompt templates, system prompts, lockstep timing) say "same operation". Score
-# propagation therefore leans on these (see propagate.py).
-BEHAVIOUR_KINDS: frozenset[str] = frozenset({"template", "system_prompt", "lockstep"})
+# (the same prompt templates and system prompts as the flagged members) say "same
+# operation". Score propagation therefore ties through these only (see propagate.py).
+# Lockstep timing is behaviour too, but co-activity of two accounts in one busy minute is
+# chance; it is meaningful only as *repeated* co-activity of a pair, which the graph edges
+# require (``lockstep_min_shared``), so lockstep shapes the clusters, not the ties.
+BEHAVIOUR_KINDS: frozenset[str] = frozenset({"template", "system_prompt"})
 
 
 @dataclass(frozen=True)

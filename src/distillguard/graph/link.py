@@ -25,6 +25,11 @@ class GraphConfig:
     propagation. None = the lowest score among the part-1 ``flagged`` accounts (so linking
     adds accounts at part 1's own operating point), 0.5 if part 1 flagged none.
     ``min_cluster_size``: smaller Leiden communities get no ``cluster_id``.
+    ``propagate_blocks``: let Fraudar-style dense blocks lend evidence too (the camouflage-
+    resistant view: a fleet that Leiden split or merged with honest traffic still lends).
+    ``anchor_weighting``: how much a shared behaviour entity counts: ``"purity"`` (share of
+    its users that are flagged members: a generic template the fleet also sends as
+    camouflage counts little) or ``"count"`` (``c / (c + 1)`` other flagged users).
     See ``docs/linking.md`` for the rest.
     """
 
@@ -43,6 +48,8 @@ class GraphConfig:
     min_evidence_members: int = 3
     evidence_margin: float = 0.5
     min_ref: float = 0.05
+    propagate_blocks: bool = True
+    anchor_weighting: str = "purity"
     flag_threshold: float | None = None
     min_cluster_size: int = 2
 
@@ -232,12 +239,13 @@ def link_accounts(
         inc,
         own,
         groups,
-        block_of,
+        block_of if cfg.propagate_blocks else np.full(n, -1, dtype=np.int64),
         evidence_quantile=cfg.evidence_quantile,
         min_evidence_members=cfg.min_evidence_members,
         evidence_margin=cfg.evidence_margin,
         anchor_threshold=thr,
         min_ref=cfg.min_ref,
+        anchor_weighting=cfg.anchor_weighting,
     )
     flagged = own_flag | (prop.score >= thr)
     clusters, cid_of = _make_clusters(graph, inc, groups, block_of, prop, flagged, cfg)

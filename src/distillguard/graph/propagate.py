@@ -13,8 +13,8 @@ flow:
   (``threshold + evidence_margin * (1 - threshold)``): one false positive in a 50-account
   company, or a class of students a few of whom part 1 flagged at borderline scores, lends
   nothing; a hydra cluster where a third of the accounts are loud lends fully to the rest.
-* ``tie_i(G)`` is measured on **behaviour kinds only** (``BEHAVIOUR_KINDS``: templates,
-  system prompts, lockstep timing). Infrastructure (IPs, /24, ASN, TLS, user agent, cards,
+* ``tie_i(G)`` is measured on **behaviour kinds only** (``BEHAVIOUR_KINDS``: templates and
+  system prompts; lockstep timing shapes the clusters through repeated pair co-activity). Infrastructure (IPs, /24, ASN, TLS, user agent, cards,
   org, e-mail domain, sign-up burst) builds the clusters but never raises a score: a proxy
   reseller buys its accounts in bulk and routes them through one pool, then sells some to
   honest customers, so everything infrastructural is shared by the fleet *and* the honest
@@ -23,7 +23,7 @@ flow:
   ``tie_i = max_k min(1, z_ik / ref_k(G))`` where ``ref_k(G)`` is what G's anchors
   themselves reach on that kind (floored by the typical anchor across all lending groups,
   and by ``min_ref``). A low-and-slow account that only sends the fleet's templates, too few
-  requests to show lockstep, is still fully tied through templates.
+  requests to share a system prompt, is still fully tied through templates.
 """
 
 from __future__ import annotations
@@ -89,14 +89,16 @@ def in_group_strength(
     anchors: np.ndarray,
     *,
     kinds: frozenset[str] = BEHAVIOUR_KINDS,
+    anchor_weighting: str = "purity",
 ) -> pl.DataFrame:
     """Per (vertex, kind): how much of the account's activity it shares with G's anchors.
 
     For member ``i`` of group ``G`` and kind ``k``: ``obs`` is the specificity-weighted share of
     i's activity of kind k on entities that G's *anchors* (members part 1 already flagged:
-    the evidence that propagates) also use, ``sum share * idf * c / (c + 1)`` with ``c`` the
-    number of other anchors on the entity (a chance coincidence with one anchor counts half
-    of a template shared with twenty). Ties go to the evidence, not to any member: two honest
+    the evidence that propagates) also use, ``sum share * idf * w`` with ``w = c / degree``
+    (``anchor_weighting="purity"``: the share of the entity's users that are other anchors;
+    a generic template that mixed fleet accounts also send as camouflage, used by many
+    unflagged accounts, counts little) or ``w = c / (c + 1)`` (``"count"``). Ties go to the evidence, not to any member: two honest
     customers of one proxy pool who happen to share something tie to each other, not to the
     fleet. ``null`` is the same quantity averaged over *non-members* that have kind k at all:
     what chance overlap with G looks like (an always-on fleet is active in every minute, so
@@ -124,8 +126,13 @@ def in_group_strength(
         }
     ).filter(pl.col("g").is_in(cand_groups.tolist()))
     inc = incidence.filter(pl.col("kind").is_in(list(kinds))).join(
-        graph.entities.select("kind", "entity", "idf"), on=["kind", "entity"]
+        graph.entities.select("kind", "entity", "idf", "degree"), on=["kind", "entity"]
     )
+
+    def wt(c: pl.Expr) -> pl.Expr:
+        # "count": c / (c + 1); "purity": share of the entity's users that are anchors
+        return c / (c + 1) if anchor_weighting == "count" else c / pl.col("degree")
+
     inc = inc.with_columns((pl.col("share") * pl.col("idf")).alias("m"))
     mass_e = inc.group_by("kind", "entity").agg(pl.col("m").sum().alias("M"))
     n_k = (
@@ -136,7 +143,7 @@ def in_group_strength(
     mem = inc.join(gm, on="account_id")
     per_e = (
         mem.group_by("g", "kind", "entity")
-        .agg(pl.col("m").sum().alias("Mg"), pl.col("a").sum().alias("cnt"))
+        .agg(pl.col("m").sum().alias("Mg"), pl.col("a").sum().alias("cnt"), pl.col("degree").first())
         .filter(pl.col("cnt") >= 1)
     )
     n_gk = mem.group_by("g", "kind").agg(pl.col("v").n_unique().alias("ngk"))
@@ -144,7 +151,7 @@ def in_group_strength(
         per_e.join(mass_e, on=["kind", "entity"])
         .group_by("g", "kind")
         .agg(
-            ((pl.col("M") - pl.col("Mg")) * pl.col("cnt") / (pl.col("cnt") + 1))
+            ((pl.col("M") - pl.col("Mg")) * wt(pl.col("cnt")))
             .sum()
             .alias("out_mass")
         )
@@ -162,7 +169,7 @@ def in_group_strength(
         .with_columns((pl.col("cnt") - pl.col("a")).alias("c"))
         .filter(pl.col("c") >= 1)
         .group_by("v", "g", "kind")
-        .agg((pl.col("m") * pl.col("c") / (pl.col("c") + 1)).sum().alias("obs"))
+        .agg((pl.col("m") * wt(pl.col("c"))).sum().alias("obs"))
         .join(null, on=["g", "kind"], how="left")
         .with_columns(
             (
@@ -233,6 +240,7 @@ def propagate_scores(
     evidence_margin: float = 0.5,
     anchor_threshold: float = 0.5,
     min_ref: float = 0.05,
+    anchor_weighting: str = "purity",
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored groups they behave like."""
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
@@ -256,7 +264,9 @@ def propagate_scores(
         n_anchor = np.bincount(groups[ok], weights=anchor[ok], minlength=n_g)
         g_ev = np.where((n_anchor >= min_evidence_members) & (g_ev >= gate), g_ev, 0.0)
         ev = np.where(ok, g_ev[np.clip(groups, 0, None)], 0.0)
-        z = in_group_strength(incidence, graph, groups, g_ev > 0, anchor)
+        z = in_group_strength(
+            incidence, graph, groups, g_ev > 0, anchor, anchor_weighting=anchor_weighting
+        )
         tie, tk = behaviour_tie(z, groups, anchor, ev > 0, min_ref=min_ref)
         cand = ev * tie
         up = cand > best
