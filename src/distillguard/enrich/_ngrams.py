@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-N_FEATURES = 2**18
+N_FEATURES = 2**16
 NGRAMS = (3, 4)
 _MULT = np.uint64(0x9E3779B1)
 _CHUNK_DOCS = 20_000

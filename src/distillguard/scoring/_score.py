@@ -4,9 +4,13 @@ Raw evidence ``r`` per account::
 
     C = sum of weighted content strengths      (what is asked: reasoning traces, grades, ...)
     O = sum of weighted operation strengths    (how: templates across accounts, automation, ...)
-    r = C + O + interaction * min(C, O) - sum of weighted dampeners
+    D = sum of weighted dampeners              (benign explanations of the operation:
+                                                an evaluation job, an established app)
+    O' = max(O - D, 0)
+    r = C + O' + interaction * min(C, O')
 
-The ``min(C, O)`` term encodes what distillation fundamentally is -- harvesting particular
+Dampeners explain away *operation* evidence only (an app backend's 24/7 automation is
+expected; its content still counts). The ``min(C, O')`` term encodes what distillation fundamentally is -- harvesting particular
 content *at scale* -- and is what keeps the hard negatives down: tutoring traffic has
 content evidence without the operation, app backends and batch jobs have the operation
 without the content.
@@ -68,10 +72,11 @@ def raw_scores(strengths: pl.DataFrame, cfg: DetectionConfig) -> pl.DataFrame:
         content.alias("content_evidence"), operation.alias("operation_evidence"),
         damp.alias("dampening"),
     ).with_columns(
-        (pl.col("content_evidence") + pl.col("operation_evidence")
-         + cfg.interaction * pl.min_horizontal("content_evidence", "operation_evidence")
-         - pl.col("dampening")).alias("raw")
-    )
+        (pl.col("operation_evidence") - pl.col("dampening")).clip(0.0).alias("_op")
+    ).with_columns(
+        (pl.col("content_evidence") + pl.col("_op")
+         + cfg.interaction * pl.min_horizontal("content_evidence", "_op")).alias("raw")
+    ).drop("_op")
 
 
 def calibrate(raw: np.ndarray, target_fpr: float) -> Calibration:

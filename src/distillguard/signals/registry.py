@@ -18,6 +18,7 @@ from distillguard.signals.base import Signal
 from distillguard.signals.builtin.account_facts import AccountFacts
 from distillguard.signals.builtin.automation import Automation
 from distillguard.signals.builtin.capability_sweep import CapabilitySweep
+from distillguard.signals.builtin.established_app import EstablishedApp
 from distillguard.signals.builtin.evaluation_pattern import EvaluationPattern
 from distillguard.signals.builtin.output_harvesting import OutputHarvesting
 from distillguard.signals.builtin.reasoning_elicitation import ReasoningElicitation
@@ -32,7 +33,7 @@ BUILTIN: dict[str, type[Signal]] = {
     cls.name: cls
     for cls in (TemplateFamily, ReasoningElicitation, RubricGrading, SensitiveRewrite,
                 SyntheticData, CapabilitySweep, OutputHarvesting, Automation, Volume,
-                ReleasePivot, AccountFacts, EvaluationPattern)
+                ReleasePivot, AccountFacts, EvaluationPattern, EstablishedApp)
 }
 
 
