@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}$")
 
 
+@functools.lru_cache(maxsize=65_536)
 def norm_ts(value: str) -> str | None:
     """A STIX/TAXII timestamp in the stored fixed-width form, or None if malformed."""
     m = _TS.fullmatch(value)

@@ -140,9 +140,9 @@ def _publish(hub: Hub, member: Member, collection_id: str, objs: list[Any]) -> d
     request_ts = now_ts()
     good, bad = prepare(objs)
     outcomes: list[AddOutcome] = []
-    seqs: list[int] = []
+    added = 0
     if good:
-        outcomes, seqs = hub.store.add_objects(collection_id, member.id, good)
+        outcomes, added = hub.store.add_objects(collection_id, member.id, good)
     successes = [{"id": o.stix_id, "version": o.version} for o in outcomes if o.ok]
     failures = [
         {"id": o.stix_id, "version": o.version, "message": o.message} for o in outcomes if not o.ok
@@ -166,11 +166,11 @@ def _publish(hub: Hub, member: Member, collection_id: str, objs: list[Any]) -> d
         "objects.publish",
         collection_id,
         status_id=status["id"],
-        stored=len(seqs),
+        stored=added,
         failed=len(failures),
         ids=[s["id"] for s in successes[:50]],
     )
-    if seqs:
+    if added:
         hub.events.notify(collection_id)
     return status
 

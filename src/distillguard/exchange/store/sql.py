@@ -374,8 +374,8 @@ class SqlStore:
     # -- objects ---------------------------------------------------------------------------
     def add_objects(
         self, collection_id: str, publisher_id: int, objs: Sequence[NewObject]
-    ) -> tuple[list[AddOutcome], list[int]]:
-        """Store ``objs``; returns one outcome per object and the new ``seq`` numbers.
+    ) -> tuple[list[AddOutcome], int]:
+        """Store ``objs``; returns one outcome per object and how many rows were added.
 
         Rejected: a version that already exists with different content, and any version
         of an id first published by another member (nobody may revise or revoke someone
@@ -457,15 +457,13 @@ class SqlStore:
                         }
                     )
                 outcomes.append(AddOutcome(o.stix_id, version, True))
-            seqs: list[int] = []
             if to_insert:
-                res = conn.execute(insert(objects).returning(objects.c.seq), to_insert)
-                seqs = [int(s) for s in res.scalars()]
+                conn.execute(insert(objects), to_insert)
             if sighting_rows:
                 conn.execute(insert(sightings), sighting_rows)
             for stix_id in sorted(touched):
                 self._refresh_flags(conn, collection_id, stix_id)
-        return outcomes, seqs
+        return outcomes, len(to_insert)
 
     def _refresh_flags(self, conn: Any, collection_id: str, stix_id: str) -> None:
         """Recompute is_latest / is_first / hidden for one id after versions changed."""
