@@ -56,7 +56,7 @@ def _register() -> None:
     # Each command group lives in its own module and registers itself on ``app``.
     from importlib import import_module
 
-    for name in ("validate", "simulate", "scan", "hub", "demo"):
+    for name in ("validate", "simulate", "scan", "hub", "demo", "share"):
         try:
             import_module(f"distillguard.cli.{name}")
         except ModuleNotFoundError as exc:  # a group not built yet

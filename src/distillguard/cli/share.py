@@ -1,0 +1,250 @@
+"""``distillguard share``: publish campaigns, pull partners' indicators, match, sight.
+
+Exit codes: 0 ok; 1 a sharing error (policy, keyring, hub refused); 3 the leak guard
+refused to send (nothing left the lab).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from distillguard.cli.main import app
+
+share_app = typer.Typer(help="Share campaigns with peer labs through a TAXII hub, and use "
+                        "theirs.", no_args_is_help=True)
+app.add_typer(share_app, name="share")
+
+HubUrl = typer.Option("", "--hub", envvar="DISTILLGUARD_HUB_URL",
+                      help="Hub base URL, e.g. http://127.0.0.1:8000")
+HubUser = typer.Option("", "--user", envvar="DISTILLGUARD_HUB_USER", help="Member name.")
+HubPassword = typer.Option("", "--password", envvar="DISTILLGUARD_HUB_PASSWORD",
+                           help="Member password (prefer the env var).")
+HubToken = typer.Option("", "--token", envvar="DISTILLGUARD_HUB_TOKEN",
+                        help="Bearer token dgt_... (instead of user/password).")
+Keyring = typer.Option(..., "--keyring", envvar="DISTILLGUARD_KEYRING",
+                       help="Consortium keyring YAML (key_id + epoch keys).")
+Identity = typer.Option("", "--identity", envvar="DISTILLGUARD_IDENTITY",
+                        help="This lab's STIX identity id (its own indicators are ignored).")
+StorePath = typer.Option(Path("distillguard-share/indicators.db"), "--store",
+                         help="Local SQLite store of partner indicators.")
+
+
+def _link(hub: str, user: str, password: str, token: str):  # type: ignore[no-untyped-def]
+    from distillguard.share.client import HubLink
+
+    if not hub:
+        raise typer.BadParameter("--hub (or DISTILLGUARD_HUB_URL) is required")
+    return HubLink(hub, user=user, password=password, token=token)
+
+
+def _fail(exc: Exception, code: int = 1) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(code)
+
+
+@share_app.command()
+def keygen(
+    out: Path = typer.Option(..., "--out", help="Where to write the keyring YAML (mode 600)."),
+    key_id: str = typer.Option(..., "--key-id", help="Consortium key id."),
+    epoch: list[str] = typer.Option(..., "--epoch", help="Epoch name(s), e.g. 2026-11."),
+) -> None:
+    """Create a keyring with fresh random epoch keys (consortium admin)."""
+    from distillguard.share.keys import new_keyring, save_keyring
+
+    ring = new_keyring(key_id, epoch)
+    save_keyring(ring, out)
+    typer.echo(f"keyring {key_id} with epochs {', '.join(sorted(ring.epochs))} -> {out}")
+
+
+@share_app.command()
+def publish(
+    input_dir: Path = typer.Option(..., "--input", "-i", help="Dataset directory."),
+    scan_dir: Path = typer.Option(..., "--scan", help="Output directory of `scan`."),
+    policy: Path | None = typer.Option(None, "--policy", help="Sharing policy YAML."),
+    keyring: Path = Keyring,
+    identity: str = Identity,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show exactly what would leave; "
+                                 "send nothing."),
+    bundle_out: Path | None = typer.Option(None, "--bundle-out",
+                                           help="Also write the STIX bundle JSON here."),
+    collection: str = typer.Option("", "--collection", help="Override the policy's collection."),
+    hub: str = HubUrl, user: str = HubUser, password: str = HubPassword, token: str = HubToken,
+) -> None:
+    """Turn a scan's campaigns into leak-guarded STIX indicators and post them."""
+    import dataclasses
+
+    import orjson
+    import polars as pl
+
+    from distillguard.share.errors import LeakError, ShareError
+    from distillguard.share.inputs import load_campaigns, load_lab
+    from distillguard.share.keys import load_keyring
+    from distillguard.share.leakguard import LeakGuard
+    from distillguard.share.policy import load_policy
+    from distillguard.share.publish import build_publication, render_dry_run, send_publication
+    from distillguard.share.sketch import family_skeletons
+
+    try:
+        pol = load_policy(policy)
+        if collection:
+            pol = dataclasses.replace(pol, collection=collection)
+        ring = load_keyring(keyring)
+        camps = load_campaigns(scan_dir)
+        lab = load_lab(input_dir, with_prompts=True)
+        members = pl.Series([a for c in camps for a in c.get("accounts", [])], dtype=pl.String)
+        sk = family_skeletons(lab.prompts.filter(pl.col("account_id").is_in(members.implode())),
+                              lab.events.get_column("template_id").drop_nulls())
+        pub = build_publication(camps, lab.accounts, lab.events, policy=pol, keyring=ring,
+                                identity=identity or None, skeletons=sk)
+        guard = LeakGuard.from_frames(lab.accounts, lab.events, pol,
+                                      prompts=lab.prompts.get_column("prompt"))
+        bundle = pub.bundle()
+        findings = guard.scan(bundle)
+        if bundle_out is not None:
+            bundle_out.parent.mkdir(parents=True, exist_ok=True)
+            bundle_out.write_bytes(orjson.dumps(bundle, option=orjson.OPT_INDENT_2))
+        typer.echo(render_dry_run(pub))
+        if findings:
+            raise LeakError(f"leak guard: {len(findings)} raw value(s) in the bundle",
+                            tuple(findings))
+        typer.echo("leak guard: no raw customer value in the bundle")
+        if dry_run or not pub.outbound:
+            typer.echo("dry run: nothing sent" if dry_run else "nothing to send")
+            return
+        statuses = send_publication(pub, _link(hub, user, password, token), guard)
+        ok = sum(int(s.get("success_count", 0)) for s in statuses)
+        typer.echo(f"sent: {ok} object(s) accepted by the hub")
+    except LeakError as exc:
+        for f in exc.findings[:20]:
+            typer.echo(f"  leak: {f}", err=True)
+        _fail(exc, 3)
+    except ShareError as exc:
+        _fail(exc)
+
+
+@share_app.command()
+def pull(
+    collection: list[str] = typer.Option(..., "--collection", help="Collection id(s)."),
+    store: Path = StorePath,
+    follow: bool = typer.Option(False, "--follow", help="Then stay subscribed to the push "
+                                "channel of the first collection."),
+    max_objects: int | None = typer.Option(None, "--max", help="With --follow: stop after N."),
+    hub: str = HubUrl, user: str = HubUser, password: str = HubPassword, token: str = HubToken,
+) -> None:
+    """Fetch partners' new indicators and sightings into the local store."""
+    from distillguard.share.errors import ShareError
+    from distillguard.share.pull import follow as follow_fn
+    from distillguard.share.pull import pull as pull_fn
+    from distillguard.share.store import IndicatorStore
+
+    st = IndicatorStore(store)
+    try:
+        link = _link(hub, user, password, token)
+        for r in pull_fn(link, collection, st):
+            typer.echo(f"{r.collection}: {r.received} received, {r.stored} stored "
+                       f"(checkpoint {r.added_after})")
+        if follow:
+            typer.echo(f"following {collection[0]} ... (Ctrl-C to stop)")
+            n = follow_fn(link, collection[0], st, max_objects=max_objects)
+            typer.echo(f"{n} pushed object(s) stored")
+    except ShareError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        typer.echo(f"store: {st.counts()}")
+        st.close()
+
+
+@share_app.command()
+def match(
+    input_dir: Path = typer.Option(..., "--input", "-i", help="Dataset directory."),
+    scan_dir: Path = typer.Option(..., "--scan", help="Output directory of `scan`."),
+    store: Path = StorePath,
+    keyring: Path = Keyring,
+    identity: str = Identity,
+    output: Path | None = typer.Option(None, "--output", "-o",
+                                       help="Where to write the updated accounts.csv "
+                                       "(default: the scan directory)."),
+) -> None:
+    """Apply partners' indicators to a scan: boosts scores, adds reasons, rewrites
+    accounts.csv (with share_boost and share_reasons columns)."""
+    import polars as pl
+
+    from distillguard.share.errors import ShareError
+    from distillguard.share.inputs import load_lab
+    from distillguard.share.keys import load_keyring
+    from distillguard.share.match import apply_boosts, match_indicators
+    from distillguard.share.store import IndicatorStore
+
+    try:
+        ring = load_keyring(keyring)
+        lab = load_lab(input_dir)
+        st = IndicatorStore(store)
+        boosts = match_indicators(lab.events, lab.accounts, st, keyring=ring,
+                                  identity=identity or None)
+        scan = pl.read_csv(scan_dir / "accounts.csv", infer_schema_length=0)
+        updated = apply_boosts(scan, boosts)
+        out = (output or scan_dir) / "accounts.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        updated.write_csv(out)
+        n_boost = int((boosts.get_column("share_boost") > 0).sum())
+        before = int(scan.get_column("flagged").str.to_lowercase().is_in(["true", "1"]).sum())
+        n_new = int(updated.get_column("flagged").sum()) - before
+        typer.echo(f"{n_boost} account(s) matched partner indicators; {n_new} newly flagged "
+                   f"-> {out}")
+    except ShareError as exc:
+        _fail(exc)
+
+
+@share_app.command()
+def sight(
+    input_dir: Path = typer.Option(..., "--input", "-i", help="Dataset directory."),
+    store: Path = StorePath,
+    keyring: Path = Keyring,
+    identity: str = Identity,
+    false_positive: list[str] = typer.Option([], "--false-positive",
+                                             help="Indicator id(s) to report as false "
+                                             "positives instead."),
+    anonymous: bool = typer.Option(False, "--anonymous", help="Do not name this lab."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the sightings; send nothing."),
+    hub: str = HubUrl, user: str = HubUser, password: str = HubPassword, token: str = HubToken,
+) -> None:
+    """Report matches (counts and time ranges only) or false positives to the hub."""
+    import orjson
+
+    from distillguard.share.errors import LeakError, ShareError
+    from distillguard.share.inputs import load_lab
+    from distillguard.share.keys import load_keyring
+    from distillguard.share.leakguard import LeakGuard
+    from distillguard.share.match import matched_indicators
+    from distillguard.share.policy import Policy
+    from distillguard.share.sightings import build_sightings, send_sightings
+    from distillguard.share.sightings import false_positive as fp_obj
+    from distillguard.share.store import IndicatorStore
+
+    try:
+        st = IndicatorStore(store)
+        lab = load_lab(input_dir)
+        if false_positive:
+            objs = [fp_obj(i, identity=identity or None, anonymous=anonymous)
+                    for i in false_positive]
+        else:
+            ring = load_keyring(keyring)
+            hits = matched_indicators(lab.events, lab.accounts, st, keyring=ring,
+                                      identity=identity or None)
+            objs = build_sightings(hits, identity=identity or None, anonymous=anonymous)
+        guard = LeakGuard.from_frames(lab.accounts, lab.events, Policy())
+        guard.enforce(orjson.dumps({"objects": objs}))
+        typer.echo(f"{len(objs)} sighting(s)")
+        if dry_run:
+            typer.echo(orjson.dumps(objs, option=orjson.OPT_INDENT_2).decode())
+            return
+        send_sightings(_link(hub, user, password, token), objs, st, guard)
+        typer.echo("sent")
+    except LeakError as exc:
+        _fail(exc, 3)
+    except ShareError as exc:
+        _fail(exc)
