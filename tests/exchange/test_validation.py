@@ -50,3 +50,30 @@ def test_pattern_memo_still_rejects_a_bad_pattern_of_a_known_shape() -> None:
     assert not validate_stix(bad_type).valid
     escaped = {**ok, "pattern": "[ipv4-addr:value ISSUBSET '10.0.0.0/24\\q']"}
     assert not validate_stix(escaped).valid
+
+
+def test_builders_make_valid_privacy_preserving_indicators() -> None:
+    from distillguard.stix import (
+        DISTILLATION_EXTENSION_ID,
+        hashed_identifier_indicator,
+        network_indicator,
+        template_sketch_indicator,
+    )
+
+    acc = hashed_identifier_indicator(
+        "model-api-account", ["ab" * 32, "cd" * 32], key_id="forum", epoch="2026-11",
+        name="cluster C17 accounts", targeted_model="frontier-1", cluster_size=412,
+    )
+    tpl = template_sketch_indicator(
+        "c17-t3", list(range(1, 129)), key_id="forum", epoch="2026-11", name="C17 template"
+    )
+    net = network_indicator(["203.0.113.0/24", "2001:db8::/32"], name="C17 proxies")
+    for obj in (acc, tpl, net):
+        report = validate_stix(obj, deep=True)
+        assert report.valid, report.errors
+    assert acc["extensions"][DISTILLATION_EXTENSION_ID]["hashes"]["epoch"] == "2026-11"
+    assert tpl["extensions"][DISTILLATION_EXTENSION_ID]["sketch"]["num_perm"] == 128
+    with pytest.raises(ValueError):
+        hashed_identifier_indicator(
+            "model-api-account", ["acct-123"], key_id="k", epoch="e", name="raw id"
+        )

@@ -1,5 +1,10 @@
 """STIX 2.1 helpers: the distillation extension, TLP markings and validation (pure code)."""
 
+from distillguard.stix.builders import (
+    hashed_identifier_indicator,
+    network_indicator,
+    template_sketch_indicator,
+)
 from distillguard.stix.extension import (
     DISTILLATION_EXTENSION_ID,
     FORUM_IDENTITY_ID,
@@ -42,11 +47,14 @@ __all__ = [
     "extension_body",
     "extension_definition",
     "forum_identity",
+    "hashed_identifier_indicator",
     "keyed_hashes",
+    "network_indicator",
     "new_id",
     "sighting",
     "stix_now",
     "template_sketch",
+    "template_sketch_indicator",
     "tlp2_marking_definition",
     "tlp_level",
     "validate_stix",
