@@ -217,6 +217,45 @@ def content_features(sample: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return feats.join(area_ent, on="account_id", how="left"), rows
 
 
+def family_content(ev: pl.LazyFrame, families: pl.DataFrame, rows: pl.DataFrame,
+                   min_rows: int = 3) -> pl.LazyFrame:
+    """Intent shares pooled per template family, spread back over each account's traffic.
+
+    A template's intent is a property of its fixed text, so the classified sample rows of
+    *all* accounts using a family estimate it far better than one account's few samples.
+    Per account: ``<intent>_family_share`` = share of its requests in families whose
+    sampled prompts mostly carry that intent (weighted by the family's intent share).
+    """
+    cols = [f"{k}_family_share" for k in INTENTS]
+    if families.height == 0 or rows.height == 0:
+        return pl.LazyFrame(schema={"account_id": pl.String(),
+                                    **{c: pl.Float64() for c in cols}})
+    ids = families.get_column("template_id").implode()
+    fam_rows = rows.with_columns(
+        pl.when(pl.col("tpl_head").is_in(ids)).then(pl.col("tpl_head"))
+        .when(pl.col("tpl_tail").is_in(ids)).then(pl.col("tpl_tail"))
+        .otherwise(None).alias("template_id")
+    ).filter(pl.col("template_id").is_not_null())
+    fam_intent = (
+        fam_rows.group_by("template_id")
+        .agg(pl.len().alias("n_rows"),
+             *[(pl.col(f"p_{k}") > 0.5).mean().alias(f"f_{k}") for k in INTENTS])
+        .filter(pl.col("n_rows") >= min_rows)
+        .drop("n_rows")
+    )
+    per = (
+        ev.filter(pl.col("template_id").is_not_null())
+        .group_by("account_id", "template_id").agg(pl.len().alias("n"))
+        .join(fam_intent.lazy(), on="template_id", how="inner")
+        .group_by("account_id")
+        .agg(*[(pl.col(f"f_{k}") * pl.col("n")).sum().alias(f"_{k}") for k in INTENTS])
+    )
+    totals = ev.group_by("account_id").agg(pl.len().alias("_n"))
+    return per.join(totals, on="account_id", how="left").select(
+        "account_id", *[(pl.col(f"_{k}") / pl.col("_n")).alias(f"{k}_family_share")
+                        for k in INTENTS])
+
+
 def account_features(
     ev: pl.LazyFrame,
     families: pl.DataFrame,
@@ -231,6 +270,7 @@ def account_features(
     beh = behaviour_features(ev, families)
     rel = release_features(ev, releases)
     content, rows = content_features(sample)
+    fam_content = family_content(ev, families, rows)
     facts = account_facts(accounts)
     ids = pl.concat(
         [accounts.lazy().select("account_id"), ev.select("account_id").unique()]
@@ -240,6 +280,7 @@ def account_features(
         .join(beh, on="account_id", how="left")
         .join(rel, on="account_id", how="left")
         .join(content.lazy(), on="account_id", how="left")
+        .join(fam_content, on="account_id", how="left")
         .with_columns(
             pl.col("n_events").fill_null(0),
             ((pl.col("first_ts") - pl.col("created_at")).dt.total_minutes() / 60.0)

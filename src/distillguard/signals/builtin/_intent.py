@@ -30,14 +30,22 @@ class IntentSignal(Signal):
     def share_col(self) -> str:
         return f"{self.intent}_share"
 
+    @property
+    def family_col(self) -> str:
+        return f"{self.intent}_family_share"
+
     def strengths(self, features: pl.DataFrame) -> pl.Series:
         conf = ramp(col("n_sampled"), 0, self.min_sampled)
-        return features.select(
-            (ramp(col(self.share_col), self.lo, self.hi) * conf).alias(self.name)
-        ).to_series()
+        own = ramp(col(self.share_col), self.lo, self.hi) * conf
+        pooled = ramp(col(self.family_col), self.lo, self.hi)
+        return features.select(pl.max_horizontal(own, pooled).alias(self.name)).to_series()
 
     def describe(self, row: Mapping[str, Any], strength: float) -> str:
-        return f"{pct(row.get(self.share_col))} of {row.get('n_sampled') or 0} sampled prompts {self.phrase}"
+        text = f"{pct(row.get(self.share_col))} of {row.get('n_sampled') or 0} sampled prompts {self.phrase}"
+        fam = row.get(self.family_col)
+        if fam:
+            text += f"; {pct(fam)} of its requests are in template families that do"
+        return text
 
     @classmethod
     def examples(cls) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

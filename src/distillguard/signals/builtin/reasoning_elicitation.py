@@ -10,6 +10,6 @@ from distillguard.signals.builtin._intent import IntentSignal
 @dataclass(frozen=True, kw_only=True)
 class ReasoningElicitation(IntentSignal):
     name = "reasoning_elicitation"
-    requires = ("cot_share", "n_sampled")
+    requires = ("cot_share", "cot_family_share", "n_sampled")
     intent = "cot"
     phrase = "ask for step-by-step reasoning traces"

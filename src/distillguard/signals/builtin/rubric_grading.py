@@ -10,6 +10,6 @@ from distillguard.signals.builtin._intent import IntentSignal
 @dataclass(frozen=True, kw_only=True)
 class RubricGrading(IntentSignal):
     name = "rubric_grading"
-    requires = ("rubric_share", "n_sampled")
+    requires = ("rubric_share", "rubric_family_share", "n_sampled")
     intent = "rubric"
     phrase = "ask the model to grade or rank answers"

@@ -10,6 +10,6 @@ from distillguard.signals.builtin._intent import IntentSignal
 @dataclass(frozen=True, kw_only=True)
 class SensitiveRewrite(IntentSignal):
     name = "sensitive_rewrite"
-    requires = ("rewrite_share", "n_sampled")
+    requires = ("rewrite_share", "rewrite_family_share", "n_sampled")
     intent = "rewrite"
     phrase = "ask to rephrase a sensitive query so it gets answered"

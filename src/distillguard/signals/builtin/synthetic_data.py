@@ -10,6 +10,6 @@ from distillguard.signals.builtin._intent import IntentSignal
 @dataclass(frozen=True, kw_only=True)
 class SyntheticData(IntentSignal):
     name = "synthetic_data"
-    requires = ("synth_share", "n_sampled")
+    requires = ("synth_share", "synth_family_share", "n_sampled")
     intent = "synth"
     phrase = "ask for synthetic training data"
