@@ -47,6 +47,13 @@ def _deep(depth: int) -> bytes:
     return b'{"objects": [' + b"[" * depth + b"]" * depth + b"]}"
 
 
+def _nested(depth: int) -> dict:
+    node: dict = {}
+    for _ in range(depth):
+        node = {"a": node}
+    return node
+
+
 def _with_id(stix_id: str) -> dict:
     return {**indicator(950), "id": stix_id}
 
@@ -80,6 +87,7 @@ HOSTILE_OBJECTS = {
     "confidence-out-of-range": lambda: {**indicator(955), "confidence": 1000},
     "no-type": lambda: {"id": f"indicator--{uuid.uuid4()}"},
     "trailing-newline-id": lambda: _with_id(f"indicator--{uuid.uuid4()}\n"),
+    "nested-300-deep": lambda: {**indicator(957), "x_deep": _nested(300)},
     "huge-id": lambda: {**indicator(956), "id": "indicator--" + "a" * 5000},
 }
 
@@ -135,6 +143,8 @@ def test_same_envelope_conflict_keeps_the_first(alice, world, baseline) -> None:
         ({"limit": "-3"}, "objects/"),
         ({"added_after": "last tuesday"}, "objects/"),
         ({"next": "'; DROP TABLE objects; --"}, "objects/"),
+        ({"next": "99999999999999999999999"}, "objects/"),
+        ({"match[id]": ",".join(f"indicator--{uuid.uuid4()}" for _ in range(1001))}, "objects/"),
         ({"match[version]": "sometime"}, "objects/"),
         ({"match[id]": "indicator--nope"}, "manifest/"),
         ({"match[type]": "Indicator<script>"}, "objects/"),

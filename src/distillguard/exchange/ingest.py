@@ -45,7 +45,12 @@ def prepare(objs: Sequence[Any]) -> tuple[list[NewObject], list[Rejected]]:
             version = obj.get("modified") or obj.get("created") if isinstance(obj, dict) else ""
             bad.append(Rejected(_id_of(obj), version if isinstance(version, str) else "", msg))
             continue
-        body = orjson.dumps(obj)
+        try:
+            body = orjson.dumps(obj)
+            digest = hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        except orjson.JSONEncodeError:  # nesting deeper than any STIX object needs
+            bad.append(Rejected(obj["id"], "", "object is nested too deeply"))
+            continue
         if b"\\u0000" in body:
             # PostgreSQL text cannot hold NUL, and no STIX property needs one.
             bad.append(Rejected(obj["id"], "", "NUL characters are not allowed in STIX strings"))
@@ -68,7 +73,7 @@ def prepare(objs: Sequence[Any]) -> tuple[list[NewObject], list[Rejected]]:
                 tlp=tlp,
                 recipients=recipients,
                 body=body.decode(),
-                digest=hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest(),
+                digest=digest,
                 sighting_of=obj["sighting_of_ref"] if is_sighting else None,
                 sighting_count=count if isinstance(count, int) else 1,
                 false_positive=ext.get("false_positive") is True,

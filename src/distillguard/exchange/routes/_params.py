@@ -35,10 +35,15 @@ def valid_id(value: str) -> bool:
     return bool(_ID.fullmatch(value))
 
 
+MAX_MATCH_VALUES = 1000
+
+
 def _list(request: Request, name: str) -> tuple[str, ...]:
     values: list[str] = []
     for raw in request.query_params.getlist(name):
         values.extend(v.strip() for v in raw.split(",") if v.strip())
+    if len(values) > MAX_MATCH_VALUES:
+        raise TaxiiError(400, f"{name} takes at most {MAX_MATCH_VALUES} values")
     return tuple(values)
 
 
@@ -70,7 +75,7 @@ def parse_filter(
             after_seq = int(q["next"])
         except ValueError:
             raise TaxiiError(400, "next must be a value returned by a previous page") from None
-        if after_seq < 0:
+        if not 0 <= after_seq < 2**62:
             raise TaxiiError(400, "next must be a value returned by a previous page")
     ids = _list(request, "match[id]") if "id" in allow else ()
     if any(not valid_id(i) for i in ids):
