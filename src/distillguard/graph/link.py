@@ -46,10 +46,12 @@ class GraphConfig:
     dense_min_density_ratio: float = 2.0
     evidence_quantile: float = 0.2
     min_evidence_members: int = 3
-    evidence_margin: float = 0.5
+    evidence_margin: float = 0.3
     min_ref: float = 0.05
     propagate_blocks: bool = True
     anchor_weighting: str = "purity"
+    global_floor: bool = False
+    tie_power: float = 0.75
     flag_threshold: float | None = None
     min_cluster_size: int = 2
 
@@ -246,6 +248,8 @@ def link_accounts(
         anchor_threshold=thr,
         min_ref=cfg.min_ref,
         anchor_weighting=cfg.anchor_weighting,
+        global_floor=cfg.global_floor,
+        tie_power=cfg.tie_power,
     )
     flagged = own_flag | (prop.score >= thr)
     clusters, cid_of = _make_clusters(graph, inc, groups, block_of, prop, flagged, cfg)

@@ -185,9 +185,20 @@ def in_group_strength(
 
 
 def behaviour_tie(
-    z: pl.DataFrame, groups: np.ndarray, anchors: np.ndarray, lending: np.ndarray, *, min_ref: float
+    z: pl.DataFrame,
+    groups: np.ndarray,
+    anchors: np.ndarray,
+    lending: np.ndarray,
+    *,
+    min_ref: float,
+    global_floor: bool = False,
+    power: float = 0.75,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``tie_i = max_k min(1, z_ik / ref_k(G))`` and the kind that achieved it.
+    """``tie_i = max_k min(1, z_ik / ref_k(G)) ** power`` and the kind that achieved it.
+
+    ``power < 1`` makes the tie concave: a mixed account that sends the fleet's templates for
+    a third of its traffic (the rest is resold honest traffic, the camouflage) is a fleet
+    account; its share is lower than a dedicated one's, its membership is not.
 
     ``ref_k(G)`` = max(mean z_k over G's anchors (zeros included), mean z_k over all anchors
     of lending groups, ``min_ref``). The global floor stops a group whose own anchors are
@@ -208,7 +219,9 @@ def behaviour_tie(
         (pl.col("zs") / pl.Series(n_anchor_g)[per_gk.get_column("g")].clip(1, None)).alias("ref_g")
     )
     n_lend = max(1, int(lend_anchor.sum()))
-    glob = za.group_by("kind").agg((pl.col("z").sum() / n_lend).alias("ref_all"))
+    glob = za.group_by("kind").agg(
+        (pl.col("z").sum() / n_lend * (1.0 if global_floor else 0.0)).alias("ref_all")
+    )
     t = (
         z.join(per_gk.select("g", "kind", "ref_g"), on=["g", "kind"], how="left")
         .join(glob, on="kind", how="left")
@@ -217,7 +230,7 @@ def behaviour_tie(
                 pl.col("ref_g").fill_null(0.0), pl.col("ref_all").fill_null(0.0), pl.lit(min_ref)
             ).alias("ref")
         )
-        .with_columns((pl.col("z") / pl.col("ref")).clip(0.0, 1.0).alias("t"))
+        .with_columns((pl.col("z") / pl.col("ref")).clip(0.0, 1.0).pow(power).alias("t"))
         .sort(["v", "t", "kind"], descending=[False, True, False])
         .group_by("v", maintain_order=True)
         .first()
@@ -237,10 +250,12 @@ def propagate_scores(
     *,
     evidence_quantile: float = 0.2,
     min_evidence_members: int = 3,
-    evidence_margin: float = 0.5,
+    evidence_margin: float = 0.3,
     anchor_threshold: float = 0.5,
     min_ref: float = 0.05,
     anchor_weighting: str = "purity",
+    global_floor: bool = False,
+    tie_power: float = 0.75,
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored groups they behave like."""
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
@@ -267,7 +282,9 @@ def propagate_scores(
         z = in_group_strength(
             incidence, graph, groups, g_ev > 0, anchor, anchor_weighting=anchor_weighting
         )
-        tie, tk = behaviour_tie(z, groups, anchor, ev > 0, min_ref=min_ref)
+        tie, tk = behaviour_tie(
+            z, groups, anchor, ev > 0, min_ref=min_ref, global_floor=global_floor, power=tie_power
+        )
         cand = ev * tie
         up = cand > best
         best = np.where(up, cand, best)
