@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import polars as pl
+
+from distillguard.share.keys import new_keyring
+from distillguard.share.match import apply_boosts, match_indicators, matched_indicators
+from distillguard.share.policy import Policy
+from distillguard.share.publish import build_publication
+from distillguard.share.sightings import build_sightings, false_positive
+from distillguard.share.store import IndicatorStore
+from distillguard.stix import validate_stix
+
+from . import frames as F
+
+PARTNER = "identity--11111111-1111-4111-8111-111111111111"
+OTHER = "identity--22222222-2222-4222-8222-222222222222"
+ME = "identity--33333333-3333-4333-8333-333333333333"
+POLICY = Policy(collection="col-1", min_confidence=0, raw_asns=frozenset({14061}))
+
+
+def _store(identity: str = PARTNER, ring=None) -> IndicatorStore:  # type: ignore[no-untyped-def]
+    pub = build_publication([F.campaign()], F.accounts(), F.events(), policy=POLICY,
+                            keyring=ring or F.ring(), identity=identity, skeletons=F.skeletons())
+    st = IndicatorStore()
+    assert st.add(pub.objects, "col-1") == len(pub.objects)
+    return st
+
+
+def _my_lab() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Our lab: other account ids, same operation (card, domain, blocks, template)."""
+    return F.events(prefix="lab2-"), F.accounts(prefix="lab2-")
+
+
+def test_partner_indicators_boost_the_same_operation_at_another_lab() -> None:
+    st = _store()
+    events, accounts = _my_lab()
+    out = match_indicators(events, accounts, st, keyring=F.ring(), identity=ME)
+    assert out.height == accounts.height
+    assert out["share_boost"].is_between(0, 1).all()
+    evil = out.filter(pl.col("account_id").str.contains("evil"))
+    good = out.filter(pl.col("account_id").str.contains("good"))
+    assert evil["share_boost"].min() > good["share_boost"].max()
+    assert (good["share_boost"] == 0).all()  # webmail + shared cloud egress never leave
+    reasons = evil.filter(pl.col("account_id") == "lab2-acct_evil_0")["share_reasons"][0]
+    assert "template family matches an indicator published by 1 other member" in reasons
+    assert "payment fingerprint" in reasons and "IP block" in reasons
+
+
+def test_more_publishers_more_boost_and_own_indicators_ignored() -> None:
+    st = _store(PARTNER)
+    events, accounts = _my_lab()
+    one = match_indicators(events, accounts, st, keyring=F.ring(), identity=ME)
+    pub2 = build_publication([F.campaign()], F.accounts(), F.events(), policy=POLICY,
+                             keyring=F.ring(), identity=OTHER)
+    st.add(pub2.objects, "col-1")
+    two = match_indicators(events, accounts, st, keyring=F.ring(), identity=ME)
+    j = one.join(two, on="account_id", suffix="_2").filter(pl.col("share_boost") > 0)
+    assert (j["share_boost_2"] > j["share_boost"]).all()
+    assert "published by 2 other members" in j["share_reasons_2"][0]
+    # seen from the partner's side, its own indicators do not count
+    mine = match_indicators(events, accounts, _store(ME), keyring=F.ring(), identity=ME)
+    assert (mine["share_boost"] == 0).all()
+
+
+def test_other_consortium_key_matches_nothing() -> None:
+    st = _store()
+    events, accounts = _my_lab()
+    stranger = new_keyring("forum-test", ["2026-02"], master=b"z" * 32)
+    out = match_indicators(events, accounts, st, keyring=stranger, identity=ME)
+    # only the raw (policy-allowed) datacenter block can match without the key
+    assert set(out.filter(pl.col("share_boost") > 0)["share_reasons"]) <= {
+        "IP block matches an indicator published by 1 other member"}
+
+
+def test_fuzzy_template_match_through_sketches() -> None:
+    st = _store()
+    events, accounts = F.events(prefix="lab2-", evil_template=42), F.accounts(prefix="lab2-")
+    # our family has a different id (another wording) but a near-identical skeleton
+    sk = pl.DataFrame({"template_id": [42], "skeleton": [
+        "please solve the following olympiad problem, and show"]},
+        schema={"template_id": pl.UInt64, "skeleton": pl.String})
+    plain = match_indicators(events, accounts.drop("payment_fingerprint", "email_domain"), st,
+                             keyring=F.ring(), identity=ME)
+    fuzzy = match_indicators(events, accounts.drop("payment_fingerprint", "email_domain"), st,
+                             keyring=F.ring(), identity=ME, skeletons=sk)
+    a = "lab2-acct_evil_1"
+    assert "template family" not in plain.filter(pl.col("account_id") == a)["share_reasons"][0]
+    assert "template family" in fuzzy.filter(pl.col("account_id") == a)["share_reasons"][0]
+
+
+def test_false_positive_reports_lower_the_boost_and_revocation_drops() -> None:
+    st = _store()
+    events, accounts = _my_lab()
+    before = match_indicators(events, accounts, st, keyring=F.ring(), identity=ME)
+    hits = matched_indicators(events, accounts, st, keyring=F.ring(), identity=ME)
+    assert hits.height >= 3 and (hits["n_accounts"] >= 1).all()
+    sightings = build_sightings(hits, identity=ME)
+    for s in sightings:
+        assert validate_stix(s).valid
+        assert "lab2-" not in str(s)  # counts and times only
+    fps = [false_positive(i, identity=OTHER) for i in hits["indicator_id"]]
+    st.add(fps)
+    after = match_indicators(events, accounts, st, keyring=F.ring(), identity=ME)
+    j = before.join(after, on="account_id", suffix="_a").filter(pl.col("share_boost") > 0)
+    assert (j["share_boost_a"] < j["share_boost"]).all()
+    assert "false-positive" in j["share_reasons_a"][0]
+    # revoking every indicator removes every boost
+    import orjson
+
+    revoked = []
+    for (body,) in st.db.execute("SELECT body FROM objects WHERE type='indicator'").fetchall():
+        obj = orjson.loads(body)
+        revoked.append({**obj, "revoked": True, "modified": "2099-01-01T00:00:00.000Z"})
+    st.add(revoked)
+    gone = match_indicators(events, accounts, st, keyring=F.ring(), identity=ME)
+    assert (gone["share_boost"] == 0).all()
+
+
+def test_apply_boosts_lifts_scores_and_flags_at_the_scan_operating_point() -> None:
+    scan = pl.DataFrame({"account_id": ["a", "b", "c"], "score": ["0.9", "0.3", "0.1"],
+                         "flagged": ["true", "false", "false"], "cluster_id": ["", "", ""],
+                         "reasons": ["x", "", ""]})
+    boosts = pl.DataFrame({"account_id": ["a", "b", "c"], "share_boost": [0.5, 0.9, 0.0],
+                           "share_reasons": ["r1", "r2", ""]})
+    out = apply_boosts(scan, boosts).sort("account_id")
+    assert out["flagged"].to_list() == [True, True, False]
+    assert out["reasons"].to_list() == ["x; r1", "r2", ""]
+    assert abs(out["score"][1] - (1 - 0.7 * 0.1)) < 1e-9
