@@ -179,9 +179,14 @@ def _publish(hub: Hub, member: Member, collection_id: str, objs: list[Any]) -> d
 async def post_objects(api_root: str, collection_id: str, request: Request) -> Response:
     hub = hub_of(request)
     check_accept(request)
-    member = await run_in_threadpool(hub.caller, request)
-    _check_root(hub, api_root)
-    await run_in_threadpool(hub.access, member, collection_id, write=True)
+
+    def authorise() -> Member:
+        member = hub.caller(request)
+        _check_root(hub, api_root)
+        hub.access(member, collection_id, write=True)
+        return member
+
+    member = await run_in_threadpool(authorise)
     check_content_type(request)
     raw = await _read_body(request, hub.settings.max_content_length)
     objs = _parse_envelope(raw)
