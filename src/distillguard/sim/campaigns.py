@@ -473,7 +473,8 @@ def _group(
 
 def build_campaign(ctx: LabCtx, c: CampaignSpec, resold: PersonaSpec | None, resold_weight: float) -> list[Group]:
     """All groups of one campaign in one lab (plus its resellers' honest customers)."""
-    pres = c.presence[ctx.lab_index] if ctx.lab_index < len(c.presence) else Presence(volume=0.0)
+    # labs beyond the scenario's list see the operation the way an earlier lab did
+    pres = c.presence[ctx.lab_index % len(c.presence)] if c.presence else Presence()
     if pres.volume <= 0:
         return []
     resellers = make_resellers(ctx, c)

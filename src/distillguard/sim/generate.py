@@ -23,6 +23,11 @@ from distillguard.sim.world import DAY_US, US_PER_S, Group, LabModels, group_day
 from distillguard.sim.writer import LABELS_SCHEMA, EventWriter, TruthWriter, write_table
 
 Progress = Callable[[str, int, int], None]
+ROW_GROUP = 131_072
+_TEXT_COLS = [
+    "account_id", "api_key_id", "client_ip", "user_agent", "tls_fingerprint", "asn",
+    "system_prompt", "prompt", "n_messages", "n_tools", "max_tokens", "temperature",
+]
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ def build_lab(sc: Scenario, lab: LabSpec, idx: int, seed: int, scale: float) -> 
     # resold customers are spread over the campaigns' resellers present in this lab
     weights = []
     for c in sc.campaigns:
-        pres = c.presence[idx] if idx < len(c.presence) else None
+        pres = c.presence[idx % len(c.presence)] if c.presence else None
         ok = pres is not None and pres.volume > 0 and not pres.low_and_slow_only
         weights.append(c.accounts * pres.volume if ok and pres else 0.0)
     tot = sum(weights) or 1.0
@@ -140,6 +145,8 @@ def run_lab(
     rec_names = [[getattr(r, "truth", "") for r in g.recipes] for g in groups]
     rec_flat = np.array([x for rn in rec_names for x in rn], dtype=object)
     rec_base = np.cumsum([0] + [len(rn) for rn in rec_names])[:-1]
+    gnames = np.array([g.name for g in groups], dtype=object)
+    areas = np.array(AREAS, dtype=object)
     ew = EventWriter(out / "events.parquet")
     tw = TruthWriter(out / "_truth" / "events_truth.parquet") if emit_truth else None
     carry: pa.Table | None = None
@@ -185,68 +192,67 @@ def run_lab(
         if not parts:
             continue
         t = pa.concat_tables(parts)
-        t = t.take(pc.sort_indices(t, [("ts", "ascending"), ("gacct", "ascending")]))
-        cutoff = ctx.t0 + (d + 1) * DAY_US
-        tsn = t.column("ts").to_numpy()
-        if d < ctx.days - 1:
-            k = int(np.searchsorted(tsn, cutoff))
-            carry = t.slice(k)
-            t = t.slice(0, k)
-        else:
-            t = t.slice(0, int(np.searchsorted(tsn, cutoff)))
-        n = t.num_rows
+        # sort numerically, then materialise the (big, text-heavy) rows one row group at a
+        # time: peak memory is one unsorted day plus one row group, not two sorted copies
+        order = pc.sort_indices(t, [("ts", "ascending"), ("gacct", "ascending")]).to_numpy()
+        ts = t.column("ts").to_numpy()[order]
+        k = int(np.searchsorted(ts, ctx.t0 + (d + 1) * DAY_US))
+        carry = t.take(pa.array(order[k:])) if d < ctx.days - 1 and k < len(order) else None
+        order, ts = order[:k], ts[:k]
+        n = len(order)
         if n == 0:
             continue
-        ts = t.column("ts").to_numpy()
-        gacct = t.column("gacct").to_numpy()
-        mi = t.column("model_i").to_numpy()
-        status = _statuses(gacct, ts, rpm, ctx.rng("status", d), t.column("_jail").to_numpy(zero_copy_only=False), mi == n_old, ctx.release)
+        col = {c: t.column(c).to_numpy(zero_copy_only=False)[order] for c in
+               ("gacct", "model_i", "_jail", "input_tokens", "output_tokens", "_attack", "_group", "_recipe", "_area")}
+        status = _statuses(col["gacct"], ts, rpm, ctx.rng("status", d), col["_jail"], col["model_i"] == n_old, ctx.release)
         ok = status == 200
-        inp = np.where((status == 429) | (status >= 500), 0, t.column("input_tokens").to_numpy())
-        outp = np.where(ok, t.column("output_tokens").to_numpy(), 0)
-        eid = _event_ids(counter, n, salt)
-        counter += n
-        ev = pa.table(
-            {
-                "event_id": eid,
-                "ts": t.column("ts").cast(TS),
-                "account_id": t.column("account_id"),
-                "api_key_id": t.column("api_key_id"),
-                "model": models.take(t.column("model_i")),
-                "client_ip": t.column("client_ip"),
-                "user_agent": t.column("user_agent"),
-                "tls_fingerprint": t.column("tls_fingerprint"),
-                "asn": t.column("asn"),
-                "system_prompt": t.column("system_prompt"),
-                "prompt": t.column("prompt"),
-                "n_messages": t.column("n_messages"),
-                "n_tools": t.column("n_tools"),
-                "input_tokens": pa.array(inp),
-                "output_tokens": pa.array(outp),
-                "max_tokens": t.column("max_tokens"),
-                "temperature": t.column("temperature"),
-                "status": pa.array(status, pa.int32()),
-            }
-        )
-        ew.write(ev)
-        att = t.column("_attack").to_numpy(zero_copy_only=False)
+        inp = np.where((status == 429) | (status >= 500), 0, col["input_tokens"])
+        outp = np.where(ok, col["output_tokens"], 0)
+        att = col["_attack"]
         attack_events += int(att.sum())
-        if tw is not None:
-            gi = t.column("_group").to_numpy()
-            ri = t.column("_recipe").to_numpy()
-            gnames = np.array([g.name for g in groups], dtype=object)
-            code = rec_base[gi] + ri
-            tw.write(
-                pa.table(
-                    {
-                        "event_id": eid,
-                        "source": pa.array(np.where(att, "attack", "benign").astype(object), pa.string()),
-                        "group": pa.array(gnames[gi], pa.string()),
-                        "recipe": pa.array(rec_flat[code], pa.string()),
-                        "area": pa.array(np.array(AREAS, dtype=object)[t.column("_area").to_numpy()], pa.string()),
-                    }
-                )
+        for s0 in range(0, n, ROW_GROUP):
+            s1 = min(n, s0 + ROW_GROUP)
+            sub = t.select(_TEXT_COLS).take(pa.array(order[s0:s1]))
+            eid = _event_ids(counter, s1 - s0, salt)
+            counter += s1 - s0
+            ev = pa.table(
+                {
+                    "event_id": eid,
+                    "ts": pa.array(ts[s0:s1], pa.int64()).cast(TS),
+                    "account_id": sub.column("account_id"),
+                    "api_key_id": sub.column("api_key_id"),
+                    "model": models.take(pa.array(col["model_i"][s0:s1])),
+                    "client_ip": sub.column("client_ip"),
+                    "user_agent": sub.column("user_agent"),
+                    "tls_fingerprint": sub.column("tls_fingerprint"),
+                    "asn": sub.column("asn"),
+                    "system_prompt": sub.column("system_prompt"),
+                    "prompt": sub.column("prompt"),
+                    "n_messages": sub.column("n_messages"),
+                    "n_tools": sub.column("n_tools"),
+                    "input_tokens": pa.array(inp[s0:s1]),
+                    "output_tokens": pa.array(outp[s0:s1]),
+                    "max_tokens": sub.column("max_tokens"),
+                    "temperature": sub.column("temperature"),
+                    "status": pa.array(status[s0:s1], pa.int32()),
+                }
             )
+            ew.write(ev)
+            if tw is not None:
+                gi = col["_group"][s0:s1]
+                code = rec_base[gi] + col["_recipe"][s0:s1]
+                tw.write(
+                    pa.table(
+                        {
+                            "event_id": eid,
+                            "source": pa.array(np.where(att[s0:s1], "attack", "benign").astype(object), pa.string()),
+                            "group": pa.array(gnames[gi], pa.string()),
+                            "recipe": pa.array(rec_flat[code], pa.string()),
+                            "area": pa.array(areas[col["_area"][s0:s1]], pa.string()),
+                        }
+                    )
+                )
+        del t
         if progress:
             progress(ctx.lab.name, d + 1, ctx.days)
     ew.close()
