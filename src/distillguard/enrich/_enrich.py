@@ -77,17 +77,15 @@ def enrich_frame(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     stage 2) bounds it to a few prompts per account whatever the volume.
     """
     full = _enriched_with_prompt(df)
-    sample = (
-        full.filter(pl.col("prompt").is_not_null())
-        .with_columns(pl.col("event_id").hash(HASH_SEED).alias("sample_key"))
-        .filter(
-            pl.col("sample_key").rank("ordinal").over("account_id")
-            <= SAMPLE_PER_ACCOUNT_PER_BATCH
-        )
-        .select(
-            "account_id", "event_id", "sample_key", "tpl_head", "tpl_tail", "n_tools",
-            pl.col("prompt").str.head(SAMPLE_TEXT_CHARS),
-        )
+    key = pl.col("event_id").hash(HASH_SEED)
+    keep = pl.col("prompt").is_not_null() & (
+        pl.when(pl.col("prompt").is_not_null()).then(key).otherwise(None)
+        .rank("ordinal").over("account_id") <= SAMPLE_PER_ACCOUNT_PER_BATCH
+    )
+    # one filter, so only the kept rows' prompt text is ever copied
+    sample = full.filter(keep).select(
+        "account_id", "event_id", key.alias("sample_key"), "tpl_head", "tpl_tail", "n_tools",
+        pl.col("prompt").str.head(SAMPLE_TEXT_CHARS),
     )
     return full.drop("prompt"), sample
 

@@ -19,19 +19,20 @@ import polars as pl
 #: Characters of the raw prompt looked at for the head/tail skeletons. Templates put their
 #: fixed instruction text in the first or last sentence or two; longer windows only add
 #: payload noise and cost (the regexes below are the most expensive step of enrichment).
-HEAD_CHARS = 120
-TAIL_CHARS = 120
+HEAD_CHARS = 100
+TAIL_CHARS = 100
 #: Characters of the *skeleton* that are hashed.
 SKELETON_CHARS = 56
 
 # Order matters: code and quotes go first so their digits/names never reach later rules.
 _RULES: tuple[tuple[str, str], ...] = (
-    (r"```[^`]*(?:```|$)", " C "),  # fenced code (possibly cut by the window)
-    (r"`[^`]*`", " C "),  # inline code
+    (r"```[^`]*(?:```|$)|`[^`]*`", " C "),  # fenced (possibly cut by the window) or inline code
     (r"\"[^\"]*\"|“[^”]*”|«[^»]*»|「[^」]*」", " Q "),  # quoted text
     (r"([a-z,;:] )[A-Z][a-zA-Z]+", "${1}N"),  # capitalised name mid-sentence
     (r"[0-9]+(?:[.,][0-9]+)*", "0"),  # numbers
-    (r"[ \t\r\n]+", " "),  # whitespace runs (ASCII class: the unicode \s is 10x slower)
+    # whitespace runs; single spaces are left alone (matching every space doubles the cost),
+    # and the ASCII class is used because the unicode \s is ~10x slower
+    (r"[ \t\r\n]{2,}|[\t\r\n]", " "),
 )
 
 
