@@ -196,3 +196,46 @@ def test_extension_helpers_refuse_raw_values(anything) -> None:
         keyed_hashes(["alice@example.com"], key_id="k1", epoch="2026-11")
     ok = keyed_hashes(["a" * 64], key_id="k1", epoch="2026-11")
     assert ok["alg"] == "HMAC-SHA256"
+
+
+def test_signed_webhook_delivers_visible_objects(hub: Hub) -> None:
+    import http.server
+    import json as _json
+
+    from distillguard.exchange.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+    from distillguard.exchange.server import free_port
+
+    from .stixgen import red_indicator
+
+    got: list[tuple[bytes, dict[str, str]]] = []
+    arrived = threading.Event()
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.append((body, dict(self.headers)))
+            self.send_response(204)
+            self.end_headers()
+            arrived.set()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    port = free_port()
+    receiver = http.server.HTTPServer(("127.0.0.1", port), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        w = make_world(hub)
+        hook = admin.add_webhook(hub.store, w.bob.name, w.collection, f"http://127.0.0.1:{port}/in")
+        red, green = red_indicator([]), indicator(30)
+        with _client(hub, w.alice.name, w.alice.password) as alice:
+            alice.post(f"/api/collections/{w.collection}/objects/", json=envelope([red, green]))
+        assert arrived.wait(20)
+        body, headers = got[0]
+        assert verify_signature(hook.secret, headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+        assert not verify_signature("wrong", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
+        ids = [o["id"] for o in _json.loads(body)["objects"]]
+        assert green["id"] in ids and red["id"] not in ids
+    finally:
+        receiver.shutdown()
+        receiver.server_close()

@@ -24,7 +24,9 @@ token_app = typer.Typer(help="Bearer API tokens.", no_args_is_help=True)
 collection_app = typer.Typer(help="Collections and per-member rights.", no_args_is_help=True)
 hub_app.add_typer(member_app, name="member")
 hub_app.add_typer(token_app, name="token")
+webhook_app = typer.Typer(help="Signed webhooks (push to a member's URL).", no_args_is_help=True)
 hub_app.add_typer(collection_app, name="collection")
+hub_app.add_typer(webhook_app, name="webhook")
 app.add_typer(hub_app, name="hub")
 
 DataDir = typer.Option(Path("distillguard-hub"), "--data-dir", help="Where the SQLite hub lives.")
@@ -236,3 +238,36 @@ def collection_grant(
         _fail(str(exc))
         return
     typer.echo(f"{member} on {collection_id}: read={g.can_read} write={g.can_write} org={g.in_org}")
+
+
+@webhook_app.command("add")
+def webhook_add(
+    member: str, collection_id: str, url: str, data_dir: Path = DataDir, db: str | None = DbUrl
+) -> None:
+    """POST new objects of COLLECTION_ID that MEMBER may read to URL, HMAC-signed."""
+    from distillguard.exchange import admin
+
+    try:
+        hook = admin.add_webhook(_store(data_dir, db), member, collection_id, url)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"webhook {hook.id}")
+    typer.echo(f"signing secret (shown once): {hook.secret}")
+
+
+@webhook_app.command("list")
+def webhook_list(data_dir: Path = DataDir, db: str | None = DbUrl) -> None:
+    """List webhooks."""
+    for h in _store(data_dir, db).list_webhooks():
+        typer.echo(f"{h.id}\t{h.collection_id}\t{h.url}\t{'active' if h.active else 'removed'}")
+
+
+@webhook_app.command("remove")
+def webhook_remove(webhook_id: str, data_dir: Path = DataDir, db: str | None = DbUrl) -> None:
+    """Stop a webhook."""
+    from distillguard.exchange import admin
+
+    if not admin.remove_webhook(_store(data_dir, db), webhook_id):
+        _fail(f"no webhook {webhook_id!r}")
+    typer.echo(f"webhook {webhook_id} removed")

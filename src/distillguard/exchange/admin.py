@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 import orjson
@@ -10,7 +11,7 @@ from distillguard.exchange import audit
 from distillguard.exchange.auth import IssuedSecret, issue_password, issue_token
 from distillguard.exchange.errors import TaxiiError
 from distillguard.exchange.ingest import prepare
-from distillguard.exchange.store.base import Collection, Grant, HubStore, Member
+from distillguard.exchange.store.base import Collection, Grant, HubStore, Member, Webhook
 from distillguard.stix.extension import extension_definition, forum_identity
 from distillguard.stix.markings import MARKING_ID_OF_LEVEL, tlp2_marking_definition
 
@@ -123,6 +124,25 @@ def revoke_member(store: HubStore, member_name: str) -> None:
     member = _member(store, member_name)
     store.set_member_active(member.id, False)
     audit.record(store, None, "member.revoke", None, member=member_name)
+
+
+def add_webhook(store: HubStore, member_name: str, collection_id: str, url: str) -> Webhook:
+    """Register a signed webhook; the returned ``secret`` is the receiver's HMAC key."""
+    member = _member(store, member_name)
+    grant_ = store.get_grant(collection_id, member.id)
+    if grant_ is None or not grant_.can_read:
+        raise ValueError(f"{member_name!r} cannot read collection {collection_id!r}")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError("webhook URL must be http(s)")
+    hook = store.add_webhook(member.id, collection_id, url, secrets.token_urlsafe(32))
+    audit.record(store, None, "webhook.add", collection_id, member=member_name, webhook=hook.id)
+    return hook
+
+
+def remove_webhook(store: HubStore, webhook_id: str) -> bool:
+    ok = store.set_webhook_active(webhook_id, False)
+    audit.record(store, None, "webhook.remove", None, webhook=webhook_id, found=ok)
+    return ok
 
 
 def _member(store: HubStore, name: str) -> Member:

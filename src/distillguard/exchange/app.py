@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from distillguard.exchange.context import Hub
@@ -26,14 +29,27 @@ def create_app(settings: HubSettings, store: HubStore | None = None) -> FastAPI:
     """Build the hub. The schema is created if missing; ``store`` overrides the URL."""
     store = store or SqlStore(settings.database_url)
     store.create_schema()
+    hub = Hub(settings, store)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if hub.webhooks is not None:
+            hub.webhooks.start()
+        try:
+            yield
+        finally:
+            if hub.webhooks is not None:
+                hub.webhooks.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=settings.title,
         description=settings.description,
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.hub = Hub(settings, store)
+    app.state.hub = hub
     install_error_handlers(app)
     # versions/ before objects/{id}/ is irrelevant (distinct paths); events and
     # sightings are hub extensions beside the TAXII resources.

@@ -64,6 +64,17 @@ class Hub:
         self.auth = Authenticator(store, settings.auth_cache_size)
         self.limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         self.events = Broadcaster()
+        from distillguard.exchange.webhooks import WebhookDispatcher
+
+        self.webhooks = (
+            WebhookDispatcher(store, tick_s=settings.webhook_tick_s) if settings.webhooks else None
+        )
+
+    def published(self, collection_id: str) -> None:
+        """Wake everything that pushes new objects of ``collection_id``."""
+        self.events.notify(collection_id)
+        if self.webhooks is not None:
+            self.webhooks.notify(collection_id)
 
     def caller(self, request: Request) -> Member:
         """Authenticate the request and apply the member's rate limit."""

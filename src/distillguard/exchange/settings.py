@@ -29,6 +29,9 @@ class HubSettings:
     rate_limit_burst: int = 200
     #: SSE keep-alive comment interval; also bounds how long a dead subscriber lingers.
     sse_ping_s: float = 15.0
+    #: Deliver signed webhooks (registered by the admin CLI); how often to retry.
+    webhooks: bool = True
+    webhook_tick_s: float = 2.0
     #: How many verified secrets to remember so the slow KDF runs once per credential.
     auth_cache_size: int = 1024
 

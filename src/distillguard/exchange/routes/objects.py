@@ -171,7 +171,7 @@ def _publish(hub: Hub, member: Member, collection_id: str, objs: list[Any]) -> d
         ids=[s["id"] for s in successes[:50]],
     )
     if added:
-        hub.events.notify(collection_id)
+        hub.published(collection_id)
     return status
 
 

@@ -13,6 +13,7 @@ from distillguard.exchange.store.base import (
     SightingReport,
     StoredObject,
     Viewer,
+    Webhook,
 )
 from distillguard.exchange.store.sql import SqlStore
 
@@ -30,4 +31,5 @@ __all__ = [
     "SqlStore",
     "StoredObject",
     "Viewer",
+    "Webhook",
 ]

@@ -128,6 +128,20 @@ class SightingReport:
     false_positive: bool
 
 
+@dataclass(frozen=True)
+class Webhook:
+    """A member's push subscription: new objects of ``collection_id`` are POSTed to
+    ``url`` signed with HMAC-SHA256 under ``secret``; ``cursor`` is the last delivered seq."""
+
+    id: str
+    member_id: int
+    collection_id: str
+    url: str
+    secret: str
+    cursor: int
+    active: bool
+
+
 class HubStore(Protocol):
     """What the hub needs from a database. ``SqlStore`` implements it for SQLite and PG."""
 
@@ -176,6 +190,11 @@ class HubStore(Protocol):
     def audit_log(self, limit: int = 100) -> list[dict[str, Any]]: ...
 
     def sighting_reports(self, collection_id: str, indicator_id: str) -> list[SightingReport]: ...
+
+    def add_webhook(self, member_id: int, collection_id: str, url: str, secret: str) -> Webhook: ...
+    def list_webhooks(self, collection_id: str | None = None) -> list[Webhook]: ...
+    def set_webhook_cursor(self, webhook_id: str, cursor: int) -> None: ...
+    def set_webhook_active(self, webhook_id: str, active: bool) -> bool: ...
     def base_confidence(
         self, collection_id: str, indicator_id: str
     ) -> tuple[int, int] | None: ...

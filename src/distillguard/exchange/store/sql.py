@@ -62,6 +62,7 @@ from distillguard.exchange.store.base import (
     SightingReport,
     StoredObject,
     Viewer,
+    Webhook,
 )
 
 _Id = BigInteger().with_variant(Integer, "sqlite")
@@ -146,6 +147,17 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("collection_id", String(64), nullable=True),
     Column("detail", Text, nullable=False),
+)
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("member_id", _Id, ForeignKey("members.id"), nullable=False),
+    Column("collection_id", String(64), ForeignKey("collections.id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),  # a signing key, not a login credential
+    Column("cursor", _Id, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=True),
 )
 sightings = Table(
     "sighting_reports",
@@ -676,6 +688,45 @@ class SqlStore:
             return None
         value = orjson.loads(row.body).get("confidence")
         return (int(value) if isinstance(value, int) else 50), int(row.publisher_id)
+
+    # -- webhooks ---------------------------------------------------------------------------
+    def add_webhook(self, member_id: int, collection_id: str, url: str, secret: str) -> Webhook:
+        # Start at the current end of the collection: a new hook gets new objects only.
+        with self.engine.begin() as conn:
+            cursor = conn.execute(
+                select(func.max(objects.c.seq)).where(objects.c.collection_id == collection_id)
+            ).scalar()
+            hook = Webhook(secrets.token_hex(8), member_id, collection_id, url, secret,
+                           int(cursor or 0), True)
+            conn.execute(
+                insert(webhooks).values(
+                    id=hook.id, member_id=member_id, collection_id=collection_id, url=url,
+                    secret=secret, cursor=hook.cursor, active=True,
+                )
+            )
+        return hook
+
+    def list_webhooks(self, collection_id: str | None = None) -> list[Webhook]:
+        stmt = select(webhooks).order_by(webhooks.c.id)
+        if collection_id is not None:
+            stmt = stmt.where(webhooks.c.collection_id == collection_id)
+        with self.engine.connect() as conn:
+            return [
+                Webhook(r.id, int(r.member_id), r.collection_id, r.url, r.secret, int(r.cursor),
+                        bool(r.active))
+                for r in conn.execute(stmt)
+            ]
+
+    def set_webhook_cursor(self, webhook_id: str, cursor: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(webhooks).where(webhooks.c.id == webhook_id).values(cursor=cursor))
+
+    def set_webhook_active(self, webhook_id: str, active: bool) -> bool:
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(webhooks).where(webhooks.c.id == webhook_id).values(active=active)
+            )
+            return bool(res.rowcount)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
