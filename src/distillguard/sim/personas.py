@@ -71,7 +71,7 @@ class PersonaDef:
     cohorts: bool = False
     banned: float = 0.0  # share of accounts banned during the timeline (abuse)
     n_keys: tuple[int, int] = (1, 2)
-    out_mult: tuple[float, float] = (0.7, 1.4)
+    out_mult: tuple[float, float] = (0.6, 1.9)
     weekend: float = 0.85
     release_boost: float = 1.0
     zdr: float = 0.0  # share of accounts under zero data retention (prompt text not kept)
@@ -89,7 +89,7 @@ PERSONAS: dict[str, PersonaDef] = {
                      "okhttp": 0.06, "dart": 0.05, "curl": 0.04, "postman": 0.03},
             rhythm={"human": 1.0},
             temps={None: 0.55, 0.7: 0.2, 1.0: 0.2, 0.5: 0.05},
-            maxes={0: 0.6, 1024: 0.15, 2048: 0.15, 4096: 0.1},
+            maxes={0: 0.45, 1024: 0.2, 2048: 0.15, 4096: 0.15, 8192: 0.05},
             recipes=(("chat", 0.9), ("code_raw", 0.05), ("tools_raw", 0.05)),
             mobile=(0.0, 0.5),
             active_p=(0.1, 0.6),
@@ -104,7 +104,7 @@ PERSONAS: dict[str, PersonaDef] = {
                      "openai-node": 0.1},
             rhythm={"human": 0.7, "business": 0.3},
             temps={None: 0.3, 0.7: 0.25, 1.0: 0.2, 0.2: 0.15, 0.0: 0.1},
-            maxes={0: 0.3, 4096: 0.3, 8192: 0.2, 2048: 0.15, 32000: 0.05},
+            maxes={0: 0.2, 4096: 0.3, 8192: 0.25, 2048: 0.1, 16384: 0.1, 32000: 0.05},
             recipes=(("chat", 0.6), ("code_raw", 0.2), ("tools_raw", 0.1), ("student", 0.1)),
             mobile=(0.0, 0.2),
             active_p=(0.5, 0.95),
@@ -165,7 +165,7 @@ PERSONAS: dict[str, PersonaDef] = {
                      "postman": 0.05},
             rhythm={"business": 0.6, "human": 0.4},
             temps={0.0: 0.3, 0.2: 0.2, None: 0.3, 0.7: 0.2},
-            maxes={4096: 0.4, 1024: 0.2, 0: 0.2, 8192: 0.2},
+            maxes={4096: 0.35, 1024: 0.15, 0: 0.15, 8192: 0.25, 16384: 0.1},
             recipes=(("agent_tools", 0.6), ("chat", 0.2), ("code_raw", 0.2)),
             active_p=(0.3, 0.8),
             gap=(4.0, 60.0),
@@ -246,7 +246,7 @@ PERSONAS: dict[str, PersonaDef] = {
             adopt=(0.8, 1.0, 0.4, 0.8),
             email="edu",
             org_size=(1, 4),
-            out_mult=(1.2, 2.5),
+            out_mult=(1.2, 3.0),
             release_boost=2.0,
         ),
         PersonaDef(
@@ -327,11 +327,11 @@ def benign_recipes(names: tuple[tuple[str, float], ...], ctx: LabCtx, n: int, rn
         off = rng.integers(0, 10_000, n)
         if name == "chat":
             sysc = (None,) * 7 + T.GENERIC_SYSTEM
-            out.append(ChatRecipe("chat_b", P, system=sysc, acct_system=rng.integers(0, len(sysc), n), truth="chat"))
+            out.append(ChatRecipe("chat_b", P, system=sysc, acct_system=rng.integers(0, len(sysc), n), out_median=450.0, truth="chat"))
         elif name == "app_chat":
             out.append(ChatRecipe("chat_b", P, system=T.APP_SYSTEM, acct_system=rng.integers(0, len(T.APP_SYSTEM), n), truth="app"))
         elif name == "code_raw":
-            out.append(TemplateRecipe(["<<X>>"], [("code_b", 1.0)], P, off, span=1, out_median=650.0, truth="code"))
+            out.append(TemplateRecipe(["<<X>>"], [("code_b", 1.0)], P, off, span=1, out_median=800.0, truth="code"))
         elif name == "tools_raw":
             out.append(TemplateRecipe(["<<X>>"], [("tools_b", 1.0)], P, off, span=1, out_median=200.0, truth="tools"))
         elif name == "harm_raw":
@@ -364,7 +364,7 @@ def benign_recipes(names: tuple[tuple[str, float], ...], ctx: LabCtx, n: int, rn
         elif name == "student":
             out.append(TemplateRecipe(
                 list(T.STUDENT), [("rg_pub", 0.6), ("code_b", 0.25), ("humaneval_pub", 0.15)], P,
-                off, span=3, drift=0, out_median=500.0, truth="student"))
+                off, span=3, drift=0, out_median=700.0, truth="student"))
         elif name == "research":
             out.append(TemplateRecipe(
                 list(T.RESEARCH), [("rg_pub", 0.6), ("humaneval_pub", 0.2), ("chat_b", 0.2)], P,

@@ -52,7 +52,7 @@ COT = Family(
         ("ja", "次の問題を解いてください。ステップごとに考え、推論の過程をすべて示してから最終的な答えを述べてください。\n\n<<X>>"),
         ("ko", "다음 문제를 풀어 주세요. 단계별로 생각하고 전체 추론 과정을 보여준 뒤 최종 답을 제시하세요.\n\n<<X>>"),
     ),
-    out_median=1400.0,
+    out_median=1000.0,
 )
 
 RUBRIC = Family(
@@ -98,7 +98,7 @@ CODE = Family(
         ("zh", "请用Python实现下面的任务。先说明思路，再给出完整代码和测试用例。\n\n<<X>>"),
         ("zh", "<<X>>\n请给出完整实现，并逐行解释代码的逻辑。"),
     ),
-    out_median=900.0,
+    out_median=750.0,
 )
 
 AGENT = Family(
@@ -130,7 +130,7 @@ THOROUGH = Family(
         ("zh", "<<X>>\n请给出专家级别的详细解答。"),
         ("ko", "다음 질문에 최대한 자세하고 정확하게 답해 주세요.\n\n<<X>>"),
     ),
-    out_median=1100.0,
+    out_median=800.0,
 )
 
 SYNTH = Family(
@@ -145,7 +145,7 @@ SYNTH = Family(
         ("zh", "根据以下内容生成20个多样化的问答对，以JSON格式输出，包含问题、答案和解析。\n\n内容：<<X>>"),
         ("zh", "请基于下面的种子内容，编写一条高质量的指令微调数据：指令、理想回答和简短理由。\n种子：<<X>>"),
     ),
-    out_median=1900.0,
+    out_median=1300.0,
 )
 
 MULTILINGUAL = Family(
@@ -160,7 +160,7 @@ MULTILINGUAL = Family(
         ("ar", "أجب عن السؤال التالي باللغة العربية بالتفصيل:\n<<X>>"),
         ("es", "Responde en español, con todo detalle: <<X>>"),
     ),
-    out_median=900.0,
+    out_median=750.0,
 )
 
 ATTACK_FAMILIES: dict[str, Family] = {
