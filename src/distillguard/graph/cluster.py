@@ -140,8 +140,11 @@ def dense_blocks(
             "v": np.arange(graph.n_accounts, dtype=np.int64),
         }
     )
+    # lockstep buckets are the most numerous entities and carry chance co-activity; the
+    # repeated-pair lockstep signal lives in the graph edges, so blocks skip them
     inc = (
-        incidence.select("account_id", "kind", "entity")
+        incidence.filter(pl.col("kind") != "lockstep")
+        .select("account_id", "kind", "entity")
         .join(ents.select("kind", "entity", "c", "cw"), on=["kind", "entity"])
         .join(idx, on="account_id")
     )

@@ -41,7 +41,7 @@ class GraphConfig:
     lockstep_min_shared: int = 2
     resolution: float = 0.5
     seed: int = 0
-    n_dense_blocks: int = 4
+    n_dense_blocks: int = 3
     dense_eps: float = 0.25
     dense_min_density_ratio: float = 2.0
     evidence_quantile: float = 0.2
@@ -51,7 +51,7 @@ class GraphConfig:
     propagate_blocks: bool = True
     anchor_weighting: str = "purity"
     global_floor: bool = False
-    tie_power: float = 0.75
+    tie_power: float = 1.0
     flag_threshold: float | None = None
     min_cluster_size: int = 2
 

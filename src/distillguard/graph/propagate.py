@@ -95,14 +95,14 @@ def in_group_strength(
 
     For member ``i`` of group ``G`` and kind ``k``: ``obs`` is the specificity-weighted share of
     i's activity of kind k on entities that G's *anchors* (members part 1 already flagged:
-    the evidence that propagates) also use, ``sum share * idf * w`` with ``w = c / degree``
-    (``anchor_weighting="purity"``: the share of the entity's users that are other anchors;
+    the evidence that propagates) also use, ``sum share * idf * w`` with
+    ``w = other anchors / degree`` (``anchor_weighting="purity"``: the share of the entity's
+    users that part 1 flagged, in any group, since one fleet may span several clusters;
     a generic template that mixed fleet accounts also send as camouflage, used by many
     unflagged accounts, counts little) or ``w = c / (c + 1)`` (``"count"``). Ties go to the evidence, not to any member: two honest
     customers of one proxy pool who happen to share something tie to each other, not to the
-    fleet. ``null`` is the same quantity averaged over *non-members* that have kind k at all:
-    what chance overlap with G looks like (an always-on fleet is active in every minute, so
-    any busy account's time buckets overlap it). ``z = clip((obs - null) / (1 - null), 0, 1)``.
+    fleet. ``null`` is the same quantity averaged over all *non-members*: what chance overlap
+    with G looks like (a template every second customer sends is no tie). ``z = clip((obs - null) / (1 - null), 0, 1)``.
     Only groups flagged in ``candidates`` are evaluated.
 
     Returns ``[v, g, kind, obs, z]``.
@@ -129,36 +129,51 @@ def in_group_strength(
         graph.entities.select("kind", "entity", "idf", "degree"), on=["kind", "entity"]
     )
 
-    def wt(c: pl.Expr) -> pl.Expr:
-        # "count": c / (c + 1); "purity": share of the entity's users that are anchors
-        return c / (c + 1) if anchor_weighting == "count" else c / pl.col("degree")
-
-    inc = inc.with_columns((pl.col("share") * pl.col("idf")).alias("m"))
-    mass_e = inc.group_by("kind", "entity").agg(pl.col("m").sum().alias("M"))
-    n_k = (
-        incidence.filter(pl.col("kind").is_in(list(kinds)))
-        .group_by("kind")
-        .agg(pl.col("account_id").n_unique().alias("nk"))
+    # all anchors (any group) per entity: "purity" is the share of an entity's users that
+    # part 1 flagged, wherever Leiden put them (one fleet may span several clusters)
+    all_a = pl.DataFrame(
+        {
+            "account_id": pl.Series(graph.account_ids.tolist(), dtype=pl.String()),
+            "a_all": anchors.astype(np.int64),
+        }
     )
+    inc = inc.join(all_a, on="account_id", how="left").with_columns(
+        pl.col("a_all").fill_null(0),
+        (pl.col("share") * pl.col("idf")).alias("m"),
+    )
+    inc = inc.with_columns(pl.col("a_all").sum().over("kind", "entity").alias("A"))
+
+    def wt(c: pl.Expr, self_a: pl.Expr) -> pl.Expr:
+        # "count": c / (c + 1) other in-group anchors; "purity": share of the entity's
+        # other users that are anchors (any group)
+        if anchor_weighting == "count":
+            return c / (c + 1)
+        return (pl.col("A") - self_a) / pl.col("degree")
+
+    mass_e = inc.group_by("kind", "entity").agg(pl.col("m").sum().alias("M"))
     mem = inc.join(gm, on="account_id")
     per_e = (
         mem.group_by("g", "kind", "entity")
-        .agg(pl.col("m").sum().alias("Mg"), pl.col("a").sum().alias("cnt"), pl.col("degree").first())
+        .agg(
+            pl.col("m").sum().alias("Mg"),
+            pl.col("a").sum().alias("cnt"),
+            pl.col("degree").first(),
+            pl.col("A").first(),
+        )
         .filter(pl.col("cnt") >= 1)
     )
-    n_gk = mem.group_by("g", "kind").agg(pl.col("v").n_unique().alias("ngk"))
+    n_g = gm.group_by("g").agg(pl.len().alias("ng"))
     null = (
         per_e.join(mass_e, on=["kind", "entity"])
         .group_by("g", "kind")
         .agg(
-            ((pl.col("M") - pl.col("Mg")) * wt(pl.col("cnt")))
+            ((pl.col("M") - pl.col("Mg")) * wt(pl.col("cnt"), pl.lit(0)))
             .sum()
             .alias("out_mass")
         )
-        .join(n_gk, on=["g", "kind"])
-        .join(n_k, on="kind")
+        .join(n_g, on="g")
         .with_columns(
-            (pl.col("out_mass") / (pl.col("nk") - pl.col("ngk")).clip(1, None))
+            (pl.col("out_mass") / (n - pl.col("ng")).clip(1, None))
             .clip(0.0, 0.99)
             .alias("null")
         )
@@ -169,7 +184,7 @@ def in_group_strength(
         .with_columns((pl.col("cnt") - pl.col("a")).alias("c"))
         .filter(pl.col("c") >= 1)
         .group_by("v", "g", "kind")
-        .agg((pl.col("m") * wt(pl.col("c"))).sum().alias("obs"))
+        .agg((pl.col("m") * wt(pl.col("c"), pl.col("a"))).sum().alias("obs"))
         .join(null, on=["g", "kind"], how="left")
         .with_columns(
             (
@@ -192,13 +207,13 @@ def behaviour_tie(
     *,
     min_ref: float,
     global_floor: bool = False,
-    power: float = 0.75,
+    power: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``tie_i = max_k min(1, z_ik / ref_k(G)) ** power`` and the kind that achieved it.
 
-    ``power < 1`` makes the tie concave: a mixed account that sends the fleet's templates for
-    a third of its traffic (the rest is resold honest traffic, the camouflage) is a fleet
-    account; its share is lower than a dedicated one's, its membership is not.
+    ``power < 1`` makes the tie concave (a mixed account that sends the fleet's templates for
+    a third of its traffic is a fleet account all the same); the default 1.0 stays linear,
+    which kept honest resold customers unflagged on the development world.
 
     ``ref_k(G)`` = max(mean z_k over G's anchors (zeros included), mean z_k over all anchors
     of lending groups, ``min_ref``). The global floor stops a group whose own anchors are
@@ -255,7 +270,7 @@ def propagate_scores(
     min_ref: float = 0.05,
     anchor_weighting: str = "purity",
     global_floor: bool = False,
-    tie_power: float = 0.75,
+    tie_power: float = 1.0,
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored groups they behave like."""
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
