@@ -5,8 +5,9 @@ PostgreSQL; ``admin`` holds member / credential / collection operations; ``serve
 runs it in a background thread.
 """
 
+from distillguard.exchange import admin
 from distillguard.exchange.app import create_app
 from distillguard.exchange.settings import HubSettings
 from distillguard.exchange.store.sql import SqlStore
 
-__all__ = ["HubSettings", "SqlStore", "create_app"]
+__all__ = ["HubSettings", "SqlStore", "admin", "create_app"]
