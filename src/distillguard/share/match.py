@@ -56,49 +56,92 @@ OUT_SCHEMA = {"account_id": pl.String(), "share_boost": pl.Float64(),
 _EVIDENCE = {"account_id": pl.String(), "indicator_id": pl.String(), "frac": pl.Float64()}
 
 
-def _own_account_values(accounts: pl.DataFrame, col: str) -> pl.DataFrame:
-    return accounts.select("account_id", pl.col(col).alias("value")).drop_nulls()
+def _totals(events: pl.DataFrame) -> pl.DataFrame:
+    return events.group_by("account_id").agg(pl.len().alias("total"))
 
 
-def _own_event_values(events: pl.DataFrame, expr: pl.Expr) -> pl.DataFrame:
-    """``account_id, value, frac`` (share of the account's events with that value)."""
-    ev = events.select("account_id", expr.alias("value"))
-    total = ev.group_by("account_id").agg(pl.len().alias("total"))
-    return (
-        ev.drop_nulls("value").group_by("account_id", "value").agg(pl.len().alias("n"))
-        .join(total, on="account_id")
-        .select("account_id", "value", (pl.col("n") / pl.col("total")).alias("frac"))
-    )
+#: A raw head/tail skeleton is worth hashing only if it repeats: a template wraps many
+#: payloads, a one-off prompt is no family. (Hashing "hi" too is harmless, only work.)
+MIN_SKELETON_EVENTS = 3
+_TPL_COLS = ("template_id", "tpl_head", "tpl_tail")
 
 
-def _template_values(events: pl.DataFrame) -> pl.DataFrame:
-    cols = [c for c in ("template_id", "tpl_head", "tpl_tail") if c in events.columns]
-    if not cols:
-        return pl.DataFrame(schema={"account_id": pl.String, "value": pl.String,
-                                    "frac": pl.Float64})
-    parts = [_own_event_values(events, pl.col(c).cast(pl.UInt64).cast(pl.String)) for c in cols]
-    return (pl.concat(parts).group_by("account_id", "value")
-            .agg(pl.col("frac").max()))
-
-
-def _hash_evidence(own: pl.DataFrame, partner: pl.DataFrame, ring: KeyRing, signal: str
-                   ) -> pl.DataFrame:
-    """Join own values (hashed under each partner epoch) with partner hashes."""
+def _hits(values: pl.Series, partner: pl.DataFrame, ring: KeyRing, signal: str
+          ) -> pl.DataFrame:
+    """``value, indicator_id`` for the distinct own ``values`` whose keyed hash (under any
+    partner epoch we hold) is in a partner indicator. One HMAC per distinct value."""
     mine = partner.filter(pl.col("signal_type") == signal)
+    uniq = pl.DataFrame({"value": values.unique()}).with_columns(
+        pl.col("value").cast(pl.String).str.strip_chars().str.to_lowercase().alias("norm"))
     out = []
     for epoch in mine.get_column("epoch").unique().to_list():
         if not ring.has(ring.key_id, epoch):
             continue
         p = mine.filter(pl.col("epoch") == epoch).select("indicator_id", "hash")
-        table = keyed_hashes_of(own.get_column("value"), ring.key(epoch), DOMAINS[signal])
-        own_n = own.with_columns(pl.col("value").cast(pl.String).str.strip_chars()
-                                 .str.to_lowercase())
-        hit = (table.join(p, on="hash").join(own_n, on="value")
-               .select("account_id", "indicator_id",
-                       (pl.col("frac") if "frac" in own_n.columns
-                        else pl.lit(1.0)).cast(pl.Float64).alias("frac")))
-        out.append(hit)
-    return pl.concat(out) if out else pl.DataFrame(schema=_EVIDENCE)
+        table = keyed_hashes_of(uniq.get_column("norm"), ring.key(epoch), DOMAINS[signal])
+        hit_norm = table.join(p, on="hash").select(pl.col("value").alias("norm"),
+                                                   "indicator_id")
+        out.append(uniq.join(hit_norm, on="norm").select("value", "indicator_id"))
+    if not out:
+        return pl.DataFrame({"value": values.head(0),
+                             "indicator_id": pl.Series([], dtype=pl.String)})
+    return pl.concat(out).unique()
+
+
+def _account_evidence(accounts: pl.DataFrame, col: str, partner: pl.DataFrame, ring: KeyRing,
+                      signal: str) -> pl.DataFrame:
+    own = accounts.select("account_id", pl.col(col).alias("value")).drop_nulls()
+    hits = _hits(own.get_column("value"), partner, ring, signal)
+    return own.join(hits, on="value").select("account_id", "indicator_id",
+                                             pl.lit(1.0).alias("frac"))
+
+
+def _event_evidence(events: pl.DataFrame, totals: pl.DataFrame, col: str,
+                    hits: pl.DataFrame) -> pl.DataFrame:
+    """Evidence for events whose ``col`` is a matched value: share of each account's
+    events that match (computed only over the matching events)."""
+    if hits.height == 0:
+        return pl.DataFrame(schema=_EVIDENCE)
+    keep = hits.get_column("value").implode()
+    counts = (events.filter(pl.col(col).is_in(keep))
+              .group_by("account_id", pl.col(col).alias("value")).agg(pl.len().alias("n")))
+    return (counts.join(hits, on="value").group_by("account_id", "indicator_id")
+            .agg(pl.col("n").sum()).join(totals, on="account_id")
+            .select("account_id", "indicator_id", (pl.col("n") / pl.col("total")).alias("frac")))
+
+
+def _block_evidence(events: pl.DataFrame, totals: pl.DataFrame, partner: pl.DataFrame,
+                    raw_blocks: pl.DataFrame, ring: KeyRing) -> pl.DataFrame:
+    """IP blocks are computed per distinct IP, hashed per distinct block, and only the
+    events on matched blocks are counted."""
+    ips = events.select(pl.col("client_ip").drop_nulls().unique()).with_columns(
+        ip_block_expr("client_ip").alias("block")).drop_nulls("block")
+    hits = _hits(ips.get_column("block"), partner, ring, "network-infrastructure")
+    if raw_blocks.height:
+        hits = pl.concat([hits, raw_blocks.select(pl.col("block").alias("value"),
+                                                  "indicator_id")]).unique()
+    ip_hits = ips.join(hits.rename({"value": "block"}), on="block").select(
+        pl.col("client_ip").alias("value"), "indicator_id")
+    return _event_evidence(events, totals, "client_ip", ip_hits)
+
+
+def _template_evidence(events: pl.DataFrame, totals: pl.DataFrame, partner: pl.DataFrame,
+                       ring: KeyRing) -> pl.DataFrame:
+    cols = [c for c in _TPL_COLS if c in events.columns]
+    cands = []
+    for col in cols:
+        vc = events.get_column(col).drop_nulls().value_counts(name="n")
+        if col != "template_id":
+            vc = vc.filter(pl.col("n") >= MIN_SKELETON_EVENTS)
+        cands.append(vc.get_column(col).cast(pl.UInt64))
+    if not cands:
+        return pl.DataFrame(schema=_EVIDENCE)
+    hits = _hits(pl.concat(cands).unique(), partner, ring, "prompt-template")
+    parts = [_event_evidence(events, totals, col, hits.with_columns(
+        pl.col("value").cast(events.schema[col]))) for col in cols]
+    # the same event may match through its family id and its raw skeleton: keep the max
+    return (pl.concat(parts).group_by("account_id", "indicator_id")
+            .agg(pl.col("frac").max().clip(0, 1)))
 
 
 def match_indicators(
@@ -145,24 +188,17 @@ def match_evidence(
     acc_cols = {"payment-fingerprint": "payment_fingerprint", "email-domain": "email_domain"}
     for signal, col in acc_cols.items():
         if signal in present and col in accounts.columns:
-            ev.append(_hash_evidence(_own_account_values(accounts, col), partner, keyring, signal))
+            ev.append(_account_evidence(accounts, col, partner, keyring, signal))
     if "model-api-account" in present:
-        ev.append(_hash_evidence(base.select("account_id", pl.col("account_id").alias("value")),
-                                 partner, keyring, "model-api-account"))
-    blocks: pl.DataFrame | None = None
+        ev.append(_account_evidence(base.with_columns(pl.col("account_id").alias("id")), "id",
+                                    partner, keyring, "model-api-account"))
+    totals = _totals(events)
     raw_blocks = store.blocks().filter(pl.col("indicator_id").is_in(live))
     if "client_ip" in events.columns and ("network-infrastructure" in present
                                           or raw_blocks.height):
-        blocks = _own_event_values(events, ip_block_expr("client_ip"))
-        if "network-infrastructure" in present:
-            ev.append(_hash_evidence(blocks, partner, keyring, "network-infrastructure"))
-        if raw_blocks.height:
-            ev.append(blocks.join(raw_blocks.rename({"block": "value"}), on="value")
-                      .select("account_id", "indicator_id", "frac"))
-    templates: pl.DataFrame | None = None
+        ev.append(_block_evidence(events, totals, partner, raw_blocks, keyring))
     if "prompt-template" in present:
-        templates = _template_values(events)
-        ev.append(_hash_evidence(templates, partner, keyring, "prompt-template"))
+        ev.append(_template_evidence(events, totals, partner, keyring))
     if skeletons is not None and skeletons.height:
         ev.append(_sketch_evidence(events, skeletons, store, keyring, live))
     evidence = (pl.concat([e.cast(_EVIDENCE) for e in ev])  # type: ignore[arg-type]
@@ -177,7 +213,7 @@ def _sketch_evidence(events: pl.DataFrame, skeletons: pl.DataFrame, store: Indic
             & (meta.get_column("key_id") == ring.key_id)).to_numpy()
     meta, sigs = meta.filter(pl.Series(keep)), sigs[keep] if sigs.size else sigs
     out = []
-    fam = _template_values(events)
+    totals = _totals(events)
     for epoch in meta.get_column("epoch").unique().to_list():
         if not ring.has(ring.key_id, epoch):
             continue
@@ -187,8 +223,11 @@ def _sketch_evidence(events: pl.DataFrame, skeletons: pl.DataFrame, store: Indic
         pairs = sketch_matches(skeletons.get_column("template_id").cast(pl.String), own,
                                meta.filter(pl.Series(sel)).get_column("indicator_id"),
                                sigs[sel], SKETCH_THRESHOLD)
-        out.append(pairs.join(fam, left_on="own_id", right_on="value")
-                   .select("account_id", pl.col("partner_id").alias("indicator_id"), "frac"))
+        hits = pairs.select(pl.col("own_id").cast(pl.UInt64).alias("value"),
+                            pl.col("partner_id").alias("indicator_id"))
+        for col in (c for c in _TPL_COLS if c in events.columns):
+            out.append(_event_evidence(events, totals, col, hits.with_columns(
+                pl.col("value").cast(events.schema[col]))))
     return pl.concat(out) if out else pl.DataFrame(schema=_EVIDENCE)
 
 
