@@ -50,15 +50,16 @@ DEFAULT_KIND_WEIGHTS: dict[str, float] = {
 NETWORK_KINDS: frozenset[str] = frozenset({"ip", "ip_block", "asn", "tls"})
 
 # Kinds that describe what an account *does*, not where it comes from or who paid. A proxy
-# reseller buys accounts in bulk (same cards, org, sign-up burst) and routes them through
-# one pool (same IPs, TLS, user agent), then sells some to honest customers and gives others
-# to a distillation operation: infrastructure ties say "same reseller", only behaviour ties
-# (the same prompt templates and system prompts as the flagged members) say "same
-# operation". Score propagation therefore ties through these only (see propagate.py).
-# Lockstep timing is behaviour too, but co-activity of two accounts in one busy minute is
-# chance; it is meaningful only as *repeated* co-activity of a pair, which the graph edges
-# require (``lockstep_min_shared``), so lockstep shapes the clusters, not the ties.
-BEHAVIOUR_KINDS: frozenset[str] = frozenset({"template", "system_prompt"})
+# reseller buys accounts in bulk (same cards, org, sign-up burst), routes them through one
+# pool (same IPs, TLS, user agent) and may wrap all traffic in its own system prompt; then
+# it sells some accounts to honest customers and gives others to a distillation operation.
+# All of that is shared by the fleet *and* the honest resold customers: it says "same
+# reseller". Only sending the same prompt templates (the user turn's skeleton family) as
+# the flagged members says "same operation", so score propagation ties through templates
+# only (see propagate.py). System prompts and lockstep timing still shape the clusters:
+# lockstep through *repeated* pair co-activity in the graph edges (co-activity in one busy
+# minute is chance), system prompts as one more shared entity.
+BEHAVIOUR_KINDS: frozenset[str] = frozenset({"template"})
 
 
 @dataclass(frozen=True)

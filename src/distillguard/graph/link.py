@@ -12,7 +12,7 @@ import polars as pl
 from distillguard.aggregate.incidence import IncidenceConfig, build_incidence
 from distillguard.errors import ConfigError
 from distillguard.graph.attribution import Attribution
-from distillguard.graph.build import AccountGraph, build_graph
+from distillguard.graph.build import BEHAVIOUR_KINDS, AccountGraph, build_graph
 from distillguard.graph.cluster import DenseBlock, dense_blocks, leiden_membership
 from distillguard.graph.propagate import PropagationResult, propagate_scores
 
@@ -52,6 +52,7 @@ class GraphConfig:
     anchor_weighting: str = "purity"
     global_floor: bool = False
     tie_power: float = 1.0
+    tie_kinds: frozenset[str] = BEHAVIOUR_KINDS
     flag_threshold: float | None = None
     min_cluster_size: int = 2
 
@@ -250,6 +251,7 @@ def link_accounts(
         anchor_weighting=cfg.anchor_weighting,
         global_floor=cfg.global_floor,
         tie_power=cfg.tie_power,
+        tie_kinds=cfg.tie_kinds,
     )
     flagged = own_flag | (prop.score >= thr)
     clusters, cid_of = _make_clusters(graph, inc, groups, block_of, prop, flagged, cfg)

@@ -13,17 +13,18 @@ flow:
   (``threshold + evidence_margin * (1 - threshold)``): one false positive in a 50-account
   company, or a class of students a few of whom part 1 flagged at borderline scores, lends
   nothing; a hydra cluster where a third of the accounts are loud lends fully to the rest.
-* ``tie_i(G)`` is measured on **behaviour kinds only** (``BEHAVIOUR_KINDS``: templates and
-  system prompts; lockstep timing shapes the clusters through repeated pair co-activity). Infrastructure (IPs, /24, ASN, TLS, user agent, cards,
-  org, e-mail domain, sign-up burst) builds the clusters but never raises a score: a proxy
-  reseller buys its accounts in bulk and routes them through one pool, then sells some to
-  honest customers, so everything infrastructural is shared by the fleet *and* the honest
-  resold customers. Per behaviour kind ``k``, ``z_ik`` is the null-corrected share of i's
-  activity on entities the group's anchors also use (``in_group_strength``), and
+* ``tie_i(G)`` is measured on **behaviour kinds only** (``BEHAVIOUR_KINDS``: prompt
+  template families). Infrastructure (IPs, /24, ASN, TLS, user agent, cards, org, e-mail
+  domain, sign-up burst, and system prompts, which a reseller may inject into all its
+  traffic) builds the clusters but never raises a score: a proxy reseller buys its accounts
+  in bulk and routes them through one pool, then sells some to honest customers, so
+  everything infrastructural is shared by the fleet *and* the honest resold customers.
+  Per behaviour kind ``k``, ``z_ik`` is the null-corrected share of i's activity on
+  entities the group's anchors also use (``in_group_strength``), and
   ``tie_i = max_k min(1, z_ik / ref_k(G))`` where ``ref_k(G)`` is what G's anchors
-  themselves reach on that kind (floored by the typical anchor across all lending groups,
-  and by ``min_ref``). A low-and-slow account that only sends the fleet's templates, too few
-  requests to share a system prompt, is still fully tied through templates.
+  themselves reach on that kind (optionally floored by the typical anchor across all
+  lending groups, and by ``min_ref``). A low-and-slow account with a handful of requests
+  that are all fleet templates is fully tied.
 """
 
 from __future__ import annotations
@@ -271,6 +272,7 @@ def propagate_scores(
     anchor_weighting: str = "purity",
     global_floor: bool = False,
     tie_power: float = 1.0,
+    tie_kinds: frozenset[str] = BEHAVIOUR_KINDS,
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored groups they behave like."""
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
@@ -295,7 +297,13 @@ def propagate_scores(
         g_ev = np.where((n_anchor >= min_evidence_members) & (g_ev >= gate), g_ev, 0.0)
         ev = np.where(ok, g_ev[np.clip(groups, 0, None)], 0.0)
         z = in_group_strength(
-            incidence, graph, groups, g_ev > 0, anchor, anchor_weighting=anchor_weighting
+            incidence,
+            graph,
+            groups,
+            g_ev > 0,
+            anchor,
+            kinds=tie_kinds,
+            anchor_weighting=anchor_weighting,
         )
         tie, tk = behaviour_tie(
             z, groups, anchor, ev > 0, min_ref=min_ref, global_floor=global_floor, power=tie_power
