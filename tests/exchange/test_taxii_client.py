@@ -78,7 +78,7 @@ def test_manifest_versions_and_object_by_id(hub: Hub, world: World) -> None:
     assert col.add_objects(envelope([v1])).success_count == 1
     assert col.add_objects(envelope([v2])).success_count == 1
     versions = col.object_versions(v1["id"])["versions"]
-    assert len(versions) == 2
+    assert versions == [v1["modified"], v2["modified"]]
     latest = col.get_object(v1["id"])["objects"]
     assert [o["name"] for o in latest] == ["renamed block"]
     both = col.get_object(v1["id"], version="all")["objects"]

@@ -68,6 +68,7 @@ def prepare(objs: Sequence[Any]) -> tuple[list[NewObject], list[Rejected]]:
                 stix_type=obj["type"],
                 spec_version=obj.get("spec_version", "2.1"),
                 version=version or "",
+                version_text=stamp if version and isinstance(stamp, str) else "",
                 revoked=obj.get("revoked") is True,
                 valid_until=norm_ts(valid_until) if isinstance(valid_until, str) else None,
                 tlp=tlp,

@@ -88,6 +88,7 @@ class NewObject:
     recipients: tuple[str, ...]
     body: str  # the object's JSON text, served verbatim
     digest: str
+    version_text: str = ""  # the timestamp exactly as the publisher wrote it
     sighting_of: str | None = None
     sighting_count: int = 0
     false_positive: bool = False

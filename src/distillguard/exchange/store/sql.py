@@ -48,6 +48,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from distillguard.exchange.store.base import (
@@ -114,7 +115,8 @@ objects = Table(
     Column("stix_id", String(300), nullable=False),
     Column("stix_type", String(250), nullable=False),
     Column("spec_version", String(8), nullable=False),
-    Column("version", String(32), nullable=False),
+    Column("version", String(32), nullable=False),  # normalised, for comparisons
+    Column("version_text", String(40), nullable=False),  # as published, for output
     Column("date_added", String(32), nullable=False),
     Column("is_latest", Boolean, nullable=False),
     Column("is_first", Boolean, nullable=False),
@@ -393,8 +395,24 @@ class SqlStore:
         of an id first published by another member (nobody may revise or revoke someone
         else's object). Identical re-posts succeed without storing twice.
         """
+        with self._write_lock:
+            try:
+                return self._add_objects(collection_id, publisher_id, objs)
+            except IntegrityError:
+                # Another hub process stored one of these versions between our read and
+                # our insert; the retry sees it and reports duplicates per object.
+                return self._add_objects(collection_id, publisher_id, objs)
+
+    def _add_objects(
+        self, collection_id: str, publisher_id: int, objs: Sequence[NewObject]
+    ) -> tuple[list[AddOutcome], int]:
         outcomes: list[AddOutcome] = []
-        with self._write_lock, self.engine.begin() as conn:
+        with self.engine.begin() as conn:
+            if not self._sqlite:
+                # serialise writers of one collection across hub processes
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:c))"), {"c": collection_id}
+                )
             ids = sorted({o.stix_id for o in objs})
             # stix_id -> {version: (digest, publisher)}, plus owner
             existing: dict[str, dict[str, str]] = {}
@@ -415,17 +433,20 @@ class SqlStore:
                 known = existing.get(o.stix_id)
                 if known is not None and owner.get(o.stix_id, publisher_id) != publisher_id:
                     outcomes.append(
-                        AddOutcome(o.stix_id, o.version, False, "id was published by another member")
+                        AddOutcome(
+                            o.stix_id, o.version_text, False, "id was published by another member"
+                        )
                     )
                     continue
                 added = fmt_ts(self._next_added())
                 version = o.version or added
+                shown = o.version_text or added
                 if known is not None and version in known:
                     same = known[version] == o.digest
                     outcomes.append(
                         AddOutcome(
                             o.stix_id,
-                            version,
+                            shown,
                             same,
                             "" if same else "this id and version already exist with different content",
                         )
@@ -442,6 +463,7 @@ class SqlStore:
                         "stix_type": o.stix_type,
                         "spec_version": o.spec_version,
                         "version": version,
+                        "version_text": shown,
                         "date_added": added,
                         "is_latest": known is None,
                         "is_first": known is None,
@@ -468,7 +490,7 @@ class SqlStore:
                             "anonymous": o.anonymous,
                         }
                     )
-                outcomes.append(AddOutcome(o.stix_id, version, True))
+                outcomes.append(AddOutcome(o.stix_id, shown, True))
             if to_insert:
                 conn.execute(insert(objects), to_insert)
             if sighting_rows:
@@ -545,7 +567,7 @@ class SqlStore:
             select(
                 objects.c.seq,
                 objects.c.stix_id,
-                objects.c.version,
+                objects.c.version_text,
                 objects.c.date_added,
                 objects.c.spec_version,
                 objects.c.body,
