@@ -2,7 +2,8 @@
 """Run every benchmark and print one table: name, size, wall time, events/s, peak RSS.
 
     .venv/bin/python bench/run.py                      # all bench/bench_*.py, their sizes
-    .venv/bin/python bench/run.py --only ingest --sizes 100K,1M
+    .venv/bin/python bench/run.py --only ingest --sizes 100K,1M   # one area
+    .venv/bin/python bench/run.py --only 'ingest.validate_*,scan'  # glob over AREA.CASE
     .venv/bin/python bench/run.py --json results.json  # also write the rows as JSON
     .venv/bin/python bench/run.py --dir other/folder   # bench_*.py modules elsewhere
 
@@ -17,6 +18,7 @@ in a fresh subprocess so its peak RSS (``ru_maxrss``) is its own.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import importlib.util
 import json
 import os
@@ -67,6 +69,15 @@ def child(bench_dir: Path, module: str, case: str, size: str) -> None:
     print("BENCH-RESULT " + json.dumps(res, default=str), flush=True)
 
 
+def _selected(only: str | None, area: str, case: str) -> bool:
+    """``--only ingest`` picks the whole area; ``--only 'ingest.validate_*'`` (fnmatch on
+    ``area.case``) picks cases. Several patterns may be comma-separated."""
+    if not only:
+        return True
+    return any(p == area or fnmatch.fnmatchcase(f"{area}.{case}", p)
+               for p in (x.strip() for x in only.split(",")) if p)
+
+
 def _run(bench_dir: Path, args: list[str]) -> tuple[int, str, str]:
     p = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--dir", str(bench_dir),
                         *args],
@@ -76,7 +87,8 @@ def _run(bench_dir: Path, args: list[str]) -> tuple[int, str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", help="run modules/cases whose name contains this substring")
+    ap.add_argument("--only", help="comma-separated areas or glob patterns over AREA.CASE, "
+                                   "e.g. 'ingest', 'ingest.validate_*', '*parquet*'")
     ap.add_argument("--sizes", help="comma-separated sizes, e.g. 100K,1M (default per module)")
     ap.add_argument("--json", dest="json_out", help="also write the rows to this JSON file")
     ap.add_argument("--repeat", type=int, default=1,
@@ -109,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"[yellow]skip {path.name}: no CASES (standalone script?)[/]")
             continue
         sizes = a.sizes.split(",") if a.sizes else list(getattr(mod, "SIZES", DEFAULT_SIZES))
-        selected = [c for c in cases if not a.only or a.only in path.stem or a.only in c.__name__]
+        area = path.stem.removeprefix("bench_")
+        selected = [c for c in cases if _selected(a.only, area, c.__name__)]
         if not selected:
             continue
         for size in sizes:

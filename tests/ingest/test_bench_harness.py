@@ -44,3 +44,15 @@ def test_harness_runs_cases_in_fresh_processes(tmp_path: Path) -> None:
     assert rows["toy.alloc"]["peak_rss_mb"] > rows["toy.small"]["peak_rss_mb"] + 150
     assert (tmp_path / "bench_toy.py.prepared").read_text() == "2K"
     assert "toy.alloc" in p.stdout and "4,000" in p.stdout
+
+
+def test_only_selects_an_area_or_globs_over_area_dot_case() -> None:
+    spec = importlib.util.spec_from_file_location("bench_run", RUN)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod._selected("ingest", "ingest", "validate_parquet")
+    assert not mod._selected("ingest", "hub", "ingest_medallion")  # area, not substring
+    assert mod._selected("ingest.validate_*,scan", "scan", "scan")
+    assert not mod._selected("ingest.validate_*", "ingest", "ingest_parquet")
+    assert mod._selected(None, "any", "case")
