@@ -3,7 +3,6 @@ that crosses the wire and proving that no raw customer value or prompt text left
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,42 +27,15 @@ from distillguard.share.pull import follow, pull
 from distillguard.share.sightings import build_sightings, false_positive, send_sightings
 from distillguard.share.sketch import family_skeletons
 from distillguard.share.store import IndicatorStore
+from distillguard.share.wire import WireCapture
 
 LABS = ("lab-aurora", "lab-corvid", "lab-lumen")
-
-
-class Capture:
-    """ASGI wrapper recording every request (method, path, query, body) the hub receives."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.requests: list[tuple[str, str, bytes, bytes]] = []
-        self._lock = threading.Lock()
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-
-        async def rx() -> Any:
-            msg = await receive()
-            if msg["type"] == "http.request":
-                chunks.append(msg.get("body", b""))
-            return msg
-
-        try:
-            await self.app(scope, rx, send)
-        finally:
-            with self._lock:
-                self.requests.append((scope["method"], scope["path"],
-                                      scope.get("query_string", b""), b"".join(chunks)))
 
 
 @dataclass
 class Net:
     server: RunningServer
-    capture: Capture
+    capture: WireCapture
     store: SqlStore
     collection: str
     links: dict[str, HubLink]
@@ -75,7 +47,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
     db = tmp_path_factory.mktemp("hub") / "hub.db"
     store = SqlStore(f"sqlite:///{db}")
     app = create_app(HubSettings(database_url=f"sqlite:///{db}"), store)
-    cap = Capture(app)
+    cap = WireCapture(app)
     server = start_in_thread(cap)  # type: ignore[arg-type]
     col = admin.create_collection(store, "distillation", "forum").id
     links, ids = {}, {}

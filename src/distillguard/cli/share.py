@@ -248,3 +248,21 @@ def sight(
         _fail(exc, 3)
     except ShareError as exc:
         _fail(exc)
+
+
+@share_app.command()
+def story(
+    world: Path = typer.Option(..., "--world", help="A `simulate --labs 3` world directory."),
+    out: Path = typer.Option(Path("distillguard-story"), "--out", help="Output directory."),
+    days: str = typer.Option("3,7,14,21,28", "--days",
+                             help="Checkpoints, in days since the world's first event."),
+) -> None:
+    """Three labs + a local hub: time-to-detect and recall with vs without sharing, and
+    a leak-guard scan of every byte that crossed the wire."""
+    from distillguard.share.story import run_story
+
+    res = run_story(world, out, days=[float(d) for d in days.split(",") if d.strip()])
+    typer.echo(res.markdown())
+    typer.echo(f"-> {out / 'story.md'}")
+    if res.wire_findings:
+        raise typer.Exit(3)
