@@ -26,7 +26,7 @@ from distillguard.ingest import ValidationReport, iter_event_batches, open_datas
 from distillguard.scoring import Calibration, reasons, score_accounts
 from distillguard.signals.registry import DetectionConfig, load_config
 
-BATCH_ROWS = 500_000
+BATCH_ROWS = 200_000
 SAMPLE_MERGE_EVERY = 4
 
 
@@ -109,8 +109,8 @@ def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFram
             .group_by("cluster_id")
             .agg(pl.col("ts").min().alias("first_seen"), pl.col("ts").max().alias("last_seen"),
                  pl.len().alias("n_events"), pl.col("output_tokens").sum().alias("tokens"),
-                 pl.col("model").value_counts(sort=True).first().struct.field("model")
-                 .alias("top_model"))
+                 pl.col("model").cast(pl.String).value_counts(sort=True).first()
+                 .struct.field("model").alias("top_model"))
         )
         for g in groups.iter_rows(named=True):
             c = f"C-{family_label(g['top_template'])}"

@@ -30,7 +30,7 @@ _AUTOMATION_UA = (
 def ua_classes(ev: pl.LazyFrame) -> pl.DataFrame:
     """``user_agent -> ua_class`` (browser / http_lib / sdk / none), over distinct UAs only."""
     uas = ev.select(pl.col("user_agent").unique()).collect()
-    ua = pl.col("user_agent")
+    ua = pl.col("user_agent").cast(pl.String)
     return uas.with_columns(
         pl.when(ua.is_null()).then(pl.lit("none"))
         .when(ua.str.contains(_AUTOMATION_UA)).then(pl.lit("http_lib"))
@@ -148,7 +148,7 @@ def release_features(ev: pl.LazyFrame, releases: pl.DataFrame) -> pl.LazyFrame:
         return empty
     rel = releases.lazy().select(pl.col("model").alias("rel_model"), "released_at")
     per = (
-        ev.select("account_id", "ts", "model").join(rel, how="cross")
+        ev.select("account_id", "ts", pl.col("model").cast(pl.String)).join(rel, how="cross")
         .group_by("account_id", "rel_model")
         .agg(
             (pl.col("ts") < pl.col("released_at")).sum().alias("n_before"),

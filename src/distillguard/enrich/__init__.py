@@ -7,15 +7,14 @@
 =====================  ===========  ==================================================
 column                 type         meaning
 =====================  ===========  ==================================================
-event_id               str
 account_id             str
 ts                     datetime UTC
-model                  str
+model                  categorical  (cast to str where a string is needed)
 api_key_id             str | null
 client_ip              str | null
 asn                    int64 | null
-user_agent             str | null
-tls_fingerprint        str | null
+user_agent             categorical | null
+tls_fingerprint        categorical | null
 system_prompt_hash     uint64|null  xxhash-style hash of the system prompt text
 tpl_head, tpl_tail     uint64|null  hash of the prompt skeleton (numbers, names, code,
                                     quoted text abstracted) of its head / tail window
@@ -32,7 +31,8 @@ temperature            float64|null
 status                 int32|null
 =====================  ===========  ==================================================
 
-and a small **content sample** (a few prompts per account, by hash of event id; prompt
+(``event_id`` is dropped: nothing downstream needs it and it is the widest column) and a
+small **content sample** (a few prompts per account, by hash of event id; prompt
 text truncated) for the content classifiers in :mod:`distillguard.enrich.content`.
 """
 

@@ -30,6 +30,9 @@ _DTYPES: dict[str, pl.DataType] = {
     "max_tokens": pl.Int64(), "temperature": pl.Float64(), "status": pl.Int32(),
 }
 
+#: String columns with few distinct values, kept as polars Categorical in the narrow frame.
+LOW_CARDINALITY: tuple[str, ...] = ("model", "user_agent", "tls_fingerprint")
+
 #: Seed for every content hash, so ids are stable across runs and machines.
 HASH_SEED = 0x5EED
 
@@ -55,8 +58,10 @@ def _enriched_with_prompt(df: pl.DataFrame) -> pl.DataFrame:
     df = _complete(df)
     prompt = pl.col("prompt")
     return df.select(
-        "event_id", "account_id", "ts", "model", "api_key_id", "client_ip", "asn",
-        "user_agent", "tls_fingerprint",
+        "event_id", "account_id", "ts",
+        # few distinct values, long strings: dictionary-encoded, ~8x smaller at 16M events
+        *[pl.col(c).cast(pl.Categorical) for c in LOW_CARDINALITY],
+        "api_key_id", "client_ip", "asn",
         _hash(pl.col("system_prompt")).alias("system_prompt_hash"),
         _hash(head_skeleton_expr(prompt)).alias("tpl_head"),
         _hash(tail_skeleton_expr(prompt)).alias("tpl_tail"),
@@ -87,7 +92,7 @@ def enrich_frame(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         "account_id", "event_id", key.alias("sample_key"), "tpl_head", "tpl_tail", "n_tools",
         pl.col("prompt").str.head(SAMPLE_TEXT_CHARS),
     )
-    return full.drop("prompt"), sample
+    return full.drop("prompt", "event_id"), sample
 
 
 def enrich_batch(batch: pa.RecordBatch | pa.Table) -> tuple[pa.Table, pa.Table]:

@@ -30,6 +30,7 @@ def _traffic(result: ScanResult) -> str:
         return "<p><em>no events</em></p>"
     span_h = (ev.get_column("ts").max() - ev.get_column("ts").min()).total_seconds() / 3600  # type: ignore[operator]
     every = "1h" if span_h <= 24 * 14 else "6h" if span_h <= 24 * 90 else "1d"
+    ev = ev.select("ts", pl.col("model").cast(pl.String))
     models = ev.get_column("model").value_counts(sort=True).head(6).get_column("model").to_list()
     binned = (
         ev.with_columns(pl.when(pl.col("model").is_in(models)).then(pl.col("model"))
