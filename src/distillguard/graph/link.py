@@ -53,6 +53,7 @@ class GraphConfig:
     global_floor: bool = False
     tie_power: float = 1.0
     tie_kinds: frozenset[str] = BEHAVIOUR_KINDS
+    purity_prior: float = 5.0
     flag_threshold: float | None = None
     min_cluster_size: int = 2
 
@@ -252,6 +253,7 @@ def link_accounts(
         global_floor=cfg.global_floor,
         tie_power=cfg.tie_power,
         tie_kinds=cfg.tie_kinds,
+        purity_prior=cfg.purity_prior,
     )
     flagged = own_flag | (prop.score >= thr)
     clusters, cid_of = _make_clusters(graph, inc, groups, block_of, prop, flagged, cfg)

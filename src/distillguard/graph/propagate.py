@@ -91,14 +91,16 @@ def in_group_strength(
     *,
     kinds: frozenset[str] = BEHAVIOUR_KINDS,
     anchor_weighting: str = "purity",
+    purity_prior: float = 5.0,
 ) -> pl.DataFrame:
     """Per (vertex, kind): how much of the account's activity it shares with G's anchors.
 
     For member ``i`` of group ``G`` and kind ``k``: ``obs`` is the specificity-weighted share of
     i's activity of kind k on entities that G's *anchors* (members part 1 already flagged:
     the evidence that propagates) also use, ``sum share * idf * w`` with
-    ``w = other anchors / degree`` (``anchor_weighting="purity"``: the share of the entity's
-    users that part 1 flagged, in any group, since one fleet may span several clusters;
+    ``w = other anchors / (other users + purity_prior)`` (``anchor_weighting="purity"``: the
+    share of the entity's users that part 1 flagged, in any group, since one fleet may span
+    several clusters, shrunk towards 0 for rarely used entities;
     a generic template that mixed fleet accounts also send as camouflage, used by many
     unflagged accounts, counts little) or ``w = c / (c + 1)`` (``"count"``). Ties go to the evidence, not to any member: two honest
     customers of one proxy pool who happen to share something tie to each other, not to the
@@ -149,7 +151,9 @@ def in_group_strength(
         # other users that are anchors (any group)
         if anchor_weighting == "count":
             return c / (c + 1)
-        return (pl.col("A") - self_a) / pl.col("degree")
+        # shrunk towards 0 for rare entities: 2 flagged of 3 users is weak evidence that a
+        # template is the fleet's, 200 of 220 is strong
+        return (pl.col("A") - self_a) / (pl.col("degree") - 1 + purity_prior)
 
     mass_e = inc.group_by("kind", "entity").agg(pl.col("m").sum().alias("M"))
     mem = inc.join(gm, on="account_id")
@@ -273,6 +277,7 @@ def propagate_scores(
     global_floor: bool = False,
     tie_power: float = 1.0,
     tie_kinds: frozenset[str] = BEHAVIOUR_KINDS,
+    purity_prior: float = 5.0,
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored groups they behave like."""
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
@@ -304,6 +309,7 @@ def propagate_scores(
             anchor,
             kinds=tie_kinds,
             anchor_weighting=anchor_weighting,
+            purity_prior=purity_prior,
         )
         tie, tk = behaviour_tie(
             z, groups, anchor, ev > 0, min_ref=min_ref, global_floor=global_floor, power=tie_power
