@@ -157,3 +157,30 @@ def test_labs_see_the_same_operation_at_different_times_and_volumes(labs3: Path)
 
     a, b = lines(early), lines(late)
     assert len(a & b) / len(b) > 0.1
+
+
+def test_no_single_account_aggregate_separates_attackers(world_frames: dict[str, pl.DataFrame]) -> None:
+    """Volume, output length, max_tokens, tool use, IP spread, ... each overlap: a detector
+    has to combine evidence, as in production."""
+    from sklearn.metrics import roc_auc_score
+
+    ev = world_frames["events"]
+    f = ev.group_by("account_id").agg(
+        pl.len().alias("events"),
+        pl.col("output_tokens").mean().alias("mean_output"),
+        pl.col("max_tokens").fill_null(0).mean().alias("mean_max_tokens"),
+        (pl.col("output_tokens").sum() / pl.col("input_tokens").sum().clip(1)).alias("out_in_ratio"),
+        pl.col("client_ip").n_unique().alias("ips"),
+        pl.col("user_agent").n_unique().alias("user_agents"),
+        (pl.col("n_tools") > 0).mean().alias("tool_share"),
+        pl.col("n_messages").mean().alias("mean_messages"),
+        pl.col("temperature").is_null().mean().alias("no_temperature"),
+        pl.col("ts").dt.hour().std().alias("hour_spread"),
+        (pl.col("prompt").n_unique() / pl.len()).alias("unique_prompts"),
+    ).join(world_frames["labels"], on="account_id")
+    y = (f["label"] == "distillation").to_numpy()
+    for c in f.columns:
+        if c in ("account_id", "label", "campaign", "actor", "persona"):
+            continue
+        auc = roc_auc_score(y, f[c].fill_null(0).to_numpy())
+        assert max(auc, 1 - auc) < 0.95, c
