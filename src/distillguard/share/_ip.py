@@ -11,7 +11,7 @@ import polars as pl
 from distillguard.aggregate.incidence import ip_block_expr
 from distillguard.share.policy import Policy
 
-__all__ = ["allowed_expr", "ip_block_expr", "ipv4_int_expr", "v4_ranges"]
+__all__ = ["allowed_frame", "ip_block_expr", "ipv4_int_expr", "v4_ranges"]
 
 
 def ipv4_int_expr(col: str | pl.Expr) -> pl.Expr:
@@ -72,7 +72,3 @@ def allowed_frame(ips: pl.DataFrame, policy: Policy) -> pl.DataFrame:
                     cidr_ok[i] = any(addr in n for n in v6nets)
         df = df.with_columns(pl.col("allowed") | pl.Series(cidr_ok))
     return df.group_by("client_ip").agg(pl.col("allowed").all())
-
-
-def allowed_expr() -> pl.Expr:  # pragma: no cover - convenience alias
-    return pl.col("allowed")

@@ -116,7 +116,11 @@ class LeakGuard:
             cols = [c for c in ("template_id", "tpl_head", "tpl_tail") if c in events.columns]
             ids = pl.concat([events.get_column(c).drop_nulls() for c in cols]).unique()
             add(ids.cast(pl.String), "template_id")
-            add(pl.Series([f"T{int(t) & 0xFFFFFFFF:08x}" for t in ids.to_list()]),
+            # display labels (T + low 32 bits in hex) of the resolved families only: raw
+            # skeleton ids are one per distinct prompt head, labels are never built for them
+            fams = (events.get_column("template_id").drop_nulls().unique().to_list()
+                    if "template_id" in events.columns else [])
+            add(pl.Series([f"T{int(t) & 0xFFFFFFFF:08x}" for t in fams], dtype=pl.String),
                 "template_label")
         v4 = np.zeros(0, dtype=np.int64)
         v6 = pl.Series([], dtype=pl.String)

@@ -186,8 +186,12 @@ class IndicatorStore:
                             orient="row")
 
     def sketches(self) -> tuple[pl.DataFrame, npt.NDArray[np.uint64]]:
-        rows = self.db.execute("SELECT indicator_id, coalesce(key_id,''), coalesce(epoch,''), "
-                               "hashvalues FROM sketches ORDER BY indicator_id").fetchall()
+        from distillguard.share.sketch import NUM_PERM
+
+        rows = [r for r in self.db.execute(
+            "SELECT indicator_id, coalesce(key_id,''), coalesce(epoch,''), hashvalues "
+            "FROM sketches ORDER BY indicator_id").fetchall()
+            if len(r[3]) == 8 * NUM_PERM]  # other sketch sizes cannot be compared with ours
         meta = pl.DataFrame([r[:3] for r in rows], schema={"indicator_id": pl.String,
                             "key_id": pl.String, "epoch": pl.String}, orient="row")
         if not rows:

@@ -14,6 +14,7 @@ Labels are read only to score the outcome, never by a lab node.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,7 +92,7 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     server = start_in_thread(capture)  # type: ignore[arg-type]
     col = admin.create_collection(hub_store, "distillation", "three-lab story").id
     pol = policy or Policy(min_confidence=50, min_cluster_size=2)
-    pol = Policy(**{**pol.__dict__, "collection": col})
+    pol = dataclasses.replace(pol, collection=col)
     links, ident, stores = {}, {}, {}
     for lab in labs:
         new = admin.add_member(hub_store, lab, org=lab)
