@@ -118,5 +118,9 @@ class WebhookDispatcher:
                 return
             cursor = page.rows[-1].seq
             self.store.set_webhook_cursor(hook.id, cursor)
+            self.store.audit(
+                member.id, "webhook.deliver", hook.collection_id,
+                {"webhook": hook.id, "count": len(page.rows), "through_seq": cursor},
+            )
             if not page.more:
                 return

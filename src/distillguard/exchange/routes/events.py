@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
+from distillguard.exchange import audit
 from distillguard.exchange.context import Access, Hub, hub_of, now_ts
 from distillguard.exchange.errors import TaxiiError, not_found
 from distillguard.exchange.store.base import ObjectFilter, ObjectPage
@@ -80,6 +81,9 @@ async def events(api_root: str, collection_id: str, request: Request) -> EventSo
         raise not_found("API root")
     acc = await run_in_threadpool(hub.access, member, collection_id, read=True)
     start = _start_seq(request)
+    await run_in_threadpool(
+        audit.record, hub.store, member, "events.subscribe", collection_id, resume_from=start
+    )
     if start is None:
         start = await run_in_threadpool(_latest_seq, hub, acc)
     sub = hub.events.subscribe(collection_id)
