@@ -61,4 +61,6 @@ if __name__ == "__main__":
     for size in sizes:
         r = link_accounts_case(size)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{r['name']:<16}{size:>8}{r['seconds']:>9.2f}{r['events'] / r['seconds']:>12,.0f}{rss:>13,.0f}  {r['note']}")
+        print(
+            f"{r['name']:<16}{size:>8}{r['seconds']:>9.2f}{r['events'] / r['seconds']:>12,.0f}{rss:>13,.0f}  {r['note']}"
+        )

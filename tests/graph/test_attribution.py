@@ -37,11 +37,17 @@ def test_watchlist_links_campaign_to_actor_with_evidence(world, tmp_path: Path) 
 
 def test_json_watchlist_and_bad_files(tmp_path: Path) -> None:
     ok = tmp_path / "wl.json"
-    ok.write_text(json.dumps({"actors": [{"name": "X", "indicators": [{"kind": "asn", "value": 64500}]}]}))
+    ok.write_text(
+        json.dumps({"actors": [{"name": "X", "indicators": [{"kind": "asn", "value": 64500}]}]})
+    )
     actors = load_watchlist(ok)
     assert actors[0].indicators[0].value == "64500"
-    for text in ("actors: 3\n", "actors:\n  - {indicators: []}\n",
-                 "actors:\n  - name: X\n    indicators:\n      - {kind: shoe_size, value: 9}\n", "{{{"):
+    for text in (
+        "actors: 3\n",
+        "actors:\n  - {indicators: []}\n",
+        "actors:\n  - name: X\n    indicators:\n      - {kind: shoe_size, value: 9}\n",
+        "{{{",
+    ):
         bad = tmp_path / "bad.yaml"
         bad.write_text(text)
         with pytest.raises(ConfigError):

@@ -43,7 +43,12 @@ def test_huge_entity_is_projected_without_quadratic_blowup() -> None:
     # every member keeps (about) the same strength: unit mass per entity
     e = g.edges
     deg = (
-        pl.concat([e.select(pl.col("src").alias("v"), "weight"), e.select(pl.col("dst").alias("v"), "weight")])
+        pl.concat(
+            [
+                e.select(pl.col("src").alias("v"), "weight"),
+                e.select(pl.col("dst").alias("v"), "weight"),
+            ]
+        )
         .group_by("v")
         .agg(pl.col("weight").sum())
     )
@@ -53,7 +58,9 @@ def test_huge_entity_is_projected_without_quadratic_blowup() -> None:
 
 def test_lockstep_pairs_need_repetition() -> None:
     ids = ["a", "b", "c"]
-    rows = [("a", "lockstep", str(t)) for t in range(5)] + [("b", "lockstep", str(t)) for t in range(5)]
+    rows = [("a", "lockstep", str(t)) for t in range(5)] + [
+        ("b", "lockstep", str(t)) for t in range(5)
+    ]
     rows += [("c", "lockstep", "0")]  # c co-occurs with a and b once: chance
     g = build_graph(_inc(rows), ids, kind_weights={"lockstep": 1.0})
     pairs = set(g.edges.select("src", "dst").iter_rows())

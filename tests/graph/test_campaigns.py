@@ -16,7 +16,15 @@ def test_campaign_items_have_contract_fields_and_only_flagged_accounts(linked, w
     assert len(camps) == 2
     flagged = set(linked.accounts.filter(pl.col("flagged")).get_column("account_id"))
     for c in camps:
-        for key in ("campaign_id", "accounts", "first_seen", "last_seen", "n_events", "score", "summary"):
+        for key in (
+            "campaign_id",
+            "accounts",
+            "first_seen",
+            "last_seen",
+            "n_events",
+            "score",
+            "summary",
+        ):
             assert key in c
         assert set(c["accounts"]) <= flagged
         assert c["first_seen"] <= c["last_seen"]

@@ -20,7 +20,9 @@ def _inc(rows: list[tuple[str, str, str]]) -> pl.DataFrame:
 
 
 def _two_groups() -> tuple[pl.DataFrame, list[str]]:
-    ids = [f"a{i}" for i in range(20)] + [f"b{i}" for i in range(20)] + [f"z{i}" for i in range(200)]
+    ids = (
+        [f"a{i}" for i in range(20)] + [f"b{i}" for i in range(20)] + [f"z{i}" for i in range(200)]
+    )
     rows = []
     for g in ("a", "b"):
         for i in range(20):

@@ -19,7 +19,9 @@ def test_purity_recall_and_resold_fpr() -> None:
             "account_id": [f"x{i}" for i in range(12)],
             "label": ["distillation"] * 8 + ["benign"] * 2 + ["distillation", "benign"],
             "campaign": ["k"] * 8 + [None, None, "k", None],
-            "persona": ["attacker"] * 8 + ["resold_customer"] * 2 + ["low_and_slow", "resold_customer"],
+            "persona": ["attacker"] * 8
+            + ["resold_customer"] * 2
+            + ["low_and_slow", "resold_customer"],
         }
     )
     ls = labels.filter(pl.col("label") == "distillation").select(

@@ -96,7 +96,9 @@ def test_one_flagged_account_does_not_taint_its_org() -> None:
         }
     )
     acc = pl.DataFrame({"account_id": ids, "org_id": ["acme"] * 30})
-    sc = pl.DataFrame({"account_id": ids, "score": [0.9] + [0.1] * 29, "flagged": [True] + [False] * 29})
+    sc = pl.DataFrame(
+        {"account_id": ids, "score": [0.9] + [0.1] * 29, "flagged": [True] + [False] * 29}
+    )
     res = link_accounts(ev, acc, sc)
     assert res.accounts.get_column("flagged").sum() == 1
 

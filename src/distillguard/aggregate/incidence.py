@@ -211,13 +211,9 @@ def build_incidence(
     k = max(1, int(cfg.max_entities_per_kind))
     inc = (
         inc.with_columns(pl.col("entity").hash(seed=11).alias("_h"))
-        .with_columns(
-            pl.col("_h").rank("ordinal").over("account_id", "kind").alias("_r")
-        )
+        .with_columns(pl.col("_h").rank("ordinal").over("account_id", "kind").alias("_r"))
         .filter(pl.col("_r") <= k)
-        .with_columns(
-            (pl.col("n") / pl.col("n").sum().over("account_id", "kind")).alias("share")
-        )
+        .with_columns((pl.col("n") / pl.col("n").sum().over("account_id", "kind")).alias("share"))
         .select([*cols, "share"])
         .sort("account_id", "kind", "entity")
     )

@@ -29,7 +29,6 @@ import ipaddress
 import json
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -42,8 +41,17 @@ if TYPE_CHECKING:
 
 KNOWN_KINDS = frozenset(
     {
-        "ip", "ip_block", "asn", "user_agent", "tls", "system_prompt", "template", "payment",
-        "payment_prefix", "email_domain", "org",
+        "ip",
+        "ip_block",
+        "asn",
+        "user_agent",
+        "tls",
+        "system_prompt",
+        "template",
+        "payment",
+        "payment_prefix",
+        "email_domain",
+        "org",
     }
 )
 
@@ -95,15 +103,21 @@ def load_watchlist(path: Path | str) -> tuple[Actor, ...]:
         inds = []
         for j, ind in enumerate(a.get("indicators") or []):
             if not isinstance(ind, dict) or "kind" not in ind or "value" not in ind:
-                raise ConfigError(f"watch-list {p}: actor {a['name']!r} indicator #{j}: need kind and value")
+                raise ConfigError(
+                    f"watch-list {p}: actor {a['name']!r} indicator #{j}: need kind and value"
+                )
             kind = str(ind["kind"])
             if kind not in KNOWN_KINDS:
                 raise ConfigError(
                     f"watch-list {p}: actor {a['name']!r} indicator #{j}: unknown kind {kind!r}"
                 )
-            inds.append(Indicator(kind, str(ind["value"]), str(a["name"]), str(a.get("source", ""))))
+            inds.append(
+                Indicator(kind, str(ind["value"]), str(a["name"]), str(a.get("source", "")))
+            )
         actors.append(
-            Actor(str(a["name"]), tuple(inds), int(a.get("min_matches", 1)), str(a.get("source", "")))
+            Actor(
+                str(a["name"]), tuple(inds), int(a.get("min_matches", 1)), str(a.get("source", ""))
+            )
         )
     return tuple(actors)
 
@@ -131,12 +145,16 @@ def _matches(members: pl.DataFrame, ind: Indicator) -> int:
     return int(rows.filter(pl.col("entity") == value).get_column("account_id").n_unique())
 
 
-def attribute(members_incidence: pl.DataFrame, actors: tuple[Actor, ...]) -> tuple[Attribution, ...]:
+def attribute(
+    members_incidence: pl.DataFrame, actors: tuple[Actor, ...]
+) -> tuple[Attribution, ...]:
     """Attributions for one cluster, given its members' incidence rows."""
     out = []
     for a in actors:
         m = tuple(
-            (ind.kind, ind.value, n) for ind in a.indicators if (n := _matches(members_incidence, ind)) > 0
+            (ind.kind, ind.value, n)
+            for ind in a.indicators
+            if (n := _matches(members_incidence, ind)) > 0
         )
         if len(m) >= max(1, a.min_matches):
             out.append(Attribution(a.name, tuple(sorted(m, key=lambda t: -t[2])), a.source))

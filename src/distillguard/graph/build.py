@@ -121,7 +121,10 @@ def build_graph(
     if kind_weights:
         kw.update(kind_weights)
     idx = pl.DataFrame(
-        {"account_id": pl.Series(ids.tolist(), dtype=pl.String()), "v": np.arange(n, dtype=np.int32)}
+        {
+            "account_id": pl.Series(ids.tolist(), dtype=pl.String()),
+            "v": np.arange(n, dtype=np.int32),
+        }
     )
     ents = entity_stats(incidence, n, max_entity_share=max_entity_share)
     kw_df = pl.DataFrame(
@@ -152,9 +155,9 @@ def build_graph(
     # Lockstep ties need repetition (CopyCatch): a pair co-active in one busy minute is
     # chance. Buckets larger than clique_max cannot show repetition through a random ring,
     # so they are skipped, and lockstep pairs must share >= lockstep_min_shared buckets.
-    big = memb.filter((pl.col("degree") > clique_max) & (pl.col("kind") != "lockstep")).with_columns(
-        pl.col("_h").rank("ordinal").over("kind", "entity").cast(pl.Int64).alias("_p")
-    )
+    big = memb.filter(
+        (pl.col("degree") > clique_max) & (pl.col("kind") != "lockstep")
+    ).with_columns(pl.col("_h").rank("ordinal").over("kind", "entity").cast(pl.Int64).alias("_p"))
     # The member at position p ties to p + o for ring_k offsets o: 1 and golden-ratio
     # chords (~0.382 d, ~0.236 d, ...). Long chords make each entity's ring an expander
     # (a plain cycle would be cut into segments by community detection).

@@ -33,7 +33,10 @@ def load_price_table(path: Path | str | None = None) -> dict[str, Any]:
         else:
             text = Path(path).read_text(encoding="utf-8")
         raw = yaml.safe_load(text)
-        table = {"default": float(raw["default"]), "models": {str(k): float(v) for k, v in (raw.get("models") or {}).items()}}
+        table = {
+            "default": float(raw["default"]),
+            "models": {str(k): float(v) for k, v in (raw.get("models") or {}).items()},
+        }
     except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise ConfigError(f"price table {path or 'shipped'}: {exc}") from exc
     return table
@@ -100,9 +103,7 @@ def summarize_campaigns(
 ) -> list[dict[str, Any]]:
     """Build ``campaigns.json`` items (contract fields plus the extras in the module doc)."""
     prices = price_table if isinstance(price_table, dict) else load_price_table(price_table)
-    flagged = set(
-        result.accounts.filter(pl.col("flagged")).get_column("account_id").to_list()
-    )
+    flagged = set(result.accounts.filter(pl.col("flagged")).get_column("account_id").to_list())
     camps: list[tuple[Cluster, list[str]]] = []
     for c in result.clusters:
         members = [a for a in c.accounts if a in flagged]
@@ -117,10 +118,25 @@ def summarize_campaigns(
         },
         schema={"account_id": pl.String(), "campaign_id": pl.String()},
     )
-    cols = [c for c in ("account_id", "ts", "model", "client_ip", "asn", "user_agent",
-                        "input_tokens", "output_tokens", "capability") if c in events.columns]
-    ev = events.select(cols).with_columns(pl.col("account_id").cast(pl.String())).join(
-        owner, on="account_id"
+    cols = [
+        c
+        for c in (
+            "account_id",
+            "ts",
+            "model",
+            "client_ip",
+            "asn",
+            "user_agent",
+            "input_tokens",
+            "output_tokens",
+            "capability",
+        )
+        if c in events.columns
+    ]
+    ev = (
+        events.select(cols)
+        .with_columns(pl.col("account_id").cast(pl.String()))
+        .join(owner, on="account_id")
     )
     by_c = ev.partition_by("campaign_id", as_dict=True)
     prop = result.accounts.select("account_id", "score", "own_score")
@@ -137,23 +153,38 @@ def summarize_campaigns(
                 e.group_by("model")
                 .agg(
                     pl.len().alias("n_events"),
-                    (pl.col("output_tokens").sum() if "output_tokens" in e.columns else pl.lit(0)).alias("out"),
+                    (
+                        pl.col("output_tokens").sum() if "output_tokens" in e.columns else pl.lit(0)
+                    ).alias("out"),
                 )
                 .sort("n_events", descending=True)
             )
             for model, k, o in agg.iter_rows():
                 usd = float(o or 0) / 1e6 * price_for(str(model), prices)
                 value += usd
-                models.append({"model": model, "n_events": int(k), "output_tokens": int(o or 0),
-                               "est_value_usd": round(usd, 2)})
+                models.append(
+                    {
+                        "model": model,
+                        "n_events": int(k),
+                        "output_tokens": int(o or 0),
+                        "est_value_usd": round(usd, 2),
+                    }
+                )
         caps: list[dict[str, Any]] = []
         if "capability" in e.columns and n_ev:
-            ca = e.drop_nulls("capability").group_by("capability").agg(pl.len().alias("n")).sort(
-                "n", descending=True
+            ca = (
+                e.drop_nulls("capability")
+                .group_by("capability")
+                .agg(pl.len().alias("n"))
+                .sort("n", descending=True)
             )
             caps = [{"area": a, "share": round(k / n_ev, 4)} for a, k in ca.iter_rows()]
         infra: dict[str, Any] = {}
-        for col, key in (("client_ip", "distinct_ips"), ("asn", "distinct_asns"), ("user_agent", "distinct_user_agents")):
+        for col, key in (
+            ("client_ip", "distinct_ips"),
+            ("asn", "distinct_asns"),
+            ("user_agent", "distinct_user_agents"),
+        ):
             if col in e.columns and n_ev:
                 infra[key] = int(e.get_column(col).n_unique())
         infra["shared"] = [
@@ -184,7 +215,9 @@ def summarize_campaigns(
                 "first_seen": _iso(first),
                 "last_seen": _iso(last),
                 "n_events": n_ev,
-                "score": round(float(ps.get_column("score").mean() or 0.0), 4) if ps.height else c.score,
+                "score": round(float(ps.get_column("score").mean() or 0.0), 4)
+                if ps.height
+                else c.score,
                 "summary": summary,
                 "cluster_size": c.size,
                 "n_accounts_raised_by_linking": n_raised,
@@ -196,8 +229,13 @@ def summarize_campaigns(
                 "estimated_value_usd": round(value, 2),
                 "dense_block": c.dense_block,
                 "attribution": [
-                    {"actor": a.actor, "source": a.source,
-                     "evidence": [{"kind": k, "value": v, "n_accounts": n} for k, v, n in a.matches]}
+                    {
+                        "actor": a.actor,
+                        "source": a.source,
+                        "evidence": [
+                            {"kind": k, "value": v, "n_accounts": n} for k, v, n in a.matches
+                        ],
+                    }
                     for a in c.attribution
                 ],
             }

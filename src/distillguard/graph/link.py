@@ -142,9 +142,7 @@ def _entity_label(kind: str, entity: str, cfg: IncidenceConfig) -> str:
             return t.strftime("%Y-%m-%dT%H:%M") + f"+{cfg.lockstep_seconds}s"
         if kind == "signup_burst":
             off = cfg.signup_seconds // 2 if entity.endswith("b") else 0
-            t = dt.datetime.fromtimestamp(
-                int(entity[:-1]) * cfg.signup_seconds - off, tz=dt.UTC
-            )
+            t = dt.datetime.fromtimestamp(int(entity[:-1]) * cfg.signup_seconds - off, tz=dt.UTC)
             return t.strftime("%Y-%m-%dT%H:%M") + f"+{cfg.signup_seconds}s"
     except (ValueError, OverflowError):
         return entity
@@ -324,9 +322,7 @@ def _make_clusters(
     src = ke.get_column("src").to_numpy()
     dst = ke.get_column("dst").to_numpy()
     same = (groups[src] == groups[dst]) & (groups[src] >= 0)
-    kin = ke.filter(pl.Series(same)).with_columns(
-        pl.Series("g", groups[src[same]], dtype=pl.Int64)
-    )
+    kin = ke.filter(pl.Series(same)).with_columns(pl.Series("g", groups[src[same]], dtype=pl.Int64))
     kind_w = kin.group_by("g", "kind").agg(pl.col("weight").sum())
     vid = pl.DataFrame(
         {"account_id": pl.Series(graph.account_ids.tolist(), dtype=pl.String()), "g": groups}

@@ -112,8 +112,13 @@ def in_group_strength(
     """
     n = graph.n_accounts
     empty = pl.DataFrame(
-        schema={"v": pl.Int64(), "g": pl.Int64(), "kind": pl.String(), "obs": pl.Float64(),
-                "z": pl.Float64()}
+        schema={
+            "v": pl.Int64(),
+            "g": pl.Int64(),
+            "kind": pl.String(),
+            "obs": pl.Float64(),
+            "z": pl.Float64(),
+        }
     )
     if not len(groups) or not (groups >= 0).any() or incidence.height == 0:
         return empty
@@ -171,16 +176,10 @@ def in_group_strength(
     null = (
         per_e.join(mass_e, on=["kind", "entity"])
         .group_by("g", "kind")
-        .agg(
-            ((pl.col("M") - pl.col("Mg")) * wt(pl.col("cnt"), pl.lit(0)))
-            .sum()
-            .alias("out_mass")
-        )
+        .agg(((pl.col("M") - pl.col("Mg")) * wt(pl.col("cnt"), pl.lit(0))).sum().alias("out_mass"))
         .join(n_g, on="g")
         .with_columns(
-            (pl.col("out_mass") / (n - pl.col("ng")).clip(1, None))
-            .clip(0.0, 0.99)
-            .alias("null")
+            (pl.col("out_mass") / (n - pl.col("ng")).clip(1, None)).clip(0.0, 0.99).alias("null")
         )
         .select("g", "kind", "null")
     )

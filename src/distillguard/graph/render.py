@@ -41,9 +41,11 @@ def network_svg(
     """SVG of one cluster: nodes = accounts (flagged first), edges = strongest ties."""
     g = result.graph
     c = result.cluster(cluster_id)
-    acc = result.accounts.filter(pl.col("cluster_id") == cluster_id).sort(
-        ["flagged", "score"], descending=[True, True]
-    ).head(max_nodes)
+    acc = (
+        result.accounts.filter(pl.col("cluster_id") == cluster_id)
+        .sort(["flagged", "score"], descending=[True, True])
+        .head(max_nodes)
+    )
     if g is None or acc.height == 0:
         return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="40"><text x="4" y="20">no graph</text></svg>'
     vid = {a: i for i, a in enumerate(g.account_ids.tolist())}
@@ -65,7 +67,9 @@ def network_svg(
     ig.set_random_number_generator(random.Random(seed))
     try:
         lay = np.asarray(
-            graph.layout_fruchterman_reingold(weights=(w / w.max()).tolist() if len(w) else None).coords
+            graph.layout_fruchterman_reingold(
+                weights=(w / w.max()).tolist() if len(w) else None
+            ).coords
             if n > 1
             else [[0.0, 0.0]]
         )
@@ -76,11 +80,15 @@ def network_svg(
     span = np.where(hi - lo > 0, hi - lo, 1.0)
     xy = pad + (lay - lo) / span * np.array([width - 2 * pad, height - 2 * pad - 16])
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="network of {_esc(cluster_id)}">',
-        f'<text x="4" y="{height - 4}" font-size="11" fill="#444">{_esc(cluster_id)}: '
-        f"{c.size} accounts ({n} shown), {c.n_flagged} flagged; purple = behaviour tie, "
-        "grey = infrastructure tie</text>",
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="network of {_esc(cluster_id)}">'
+        ),
+        (
+            f'<text x="4" y="{height - 4}" font-size="11" fill="#444">{_esc(cluster_id)}: '
+            f"{c.size} accounts ({n} shown), {c.n_flagged} flagged; purple = behaviour tie, "
+            "grey = infrastructure tie</text>"
+        ),
     ]
     wmax = float(w.max()) if len(w) else 1.0
     for s, d, ww, bw in zip(src, dst, w, beh.get_column("bw").to_numpy(), strict=True):
@@ -129,8 +137,10 @@ def timeline_svg(
         return pad + (t - d0).total_seconds() / span * (width - pad - 6 - bw)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="timeline">',
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="timeline">'
+        ),
         f'<text x="2" y="12" font-size="10" fill="#444">{nmax:,}/day</text>',
         f'<line x1="{pad}" y1="{base}" x2="{width - 4}" y2="{base}" stroke="#999"/>',
     ]
@@ -165,9 +175,7 @@ def infrastructure_table_html(campaign: dict[str, Any]) -> str:
         f"<td>{int(s['n_accounts'])}</td></tr>"
         for s in infra.get("shared", [])
     )
-    facts = ", ".join(
-        f"{k.replace('_', ' ')}: {v}" for k, v in infra.items() if isinstance(v, int)
-    )
+    facts = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in infra.items() if isinstance(v, int))
     return (
         f"<p>{_esc(facts)}</p><table class='infra'><thead><tr><th>kind</th><th>shared value"
         f"</th><th>accounts</th></tr></thead><tbody>{rows}</tbody></table>"
@@ -184,7 +192,9 @@ def campaign_section_html(
     cid = campaign["campaign_id"]
     att = "".join(
         f"<li>attributed to <b>{_esc(a['actor'])}</b>: "
-        + "; ".join(f"{_esc(e['kind'])} {_esc(e['value'])} ({e['n_accounts']})" for e in a["evidence"])
+        + "; ".join(
+            f"{_esc(e['kind'])} {_esc(e['value'])} ({e['n_accounts']})" for e in a["evidence"]
+        )
         + "</li>"
         for a in campaign.get("attribution", [])
     )
