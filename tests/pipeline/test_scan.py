@@ -101,3 +101,31 @@ def test_broken_config_stops_the_scan(tiny_world: Path, tmp_path: Path) -> None:
     res = runner.invoke(app, ["scan", "--input", str(tiny_world), "--output", str(tmp_path / "o"),
                               "--config", str(cfg)])
     assert res.exit_code == 4
+
+
+def test_scan_degrades_without_prompt_text(tiny_world: Path, tmp_path: Path) -> None:
+    from distillguard.pipeline import run_scan
+
+    world = tmp_path / "w"
+    shutil.copytree(tiny_world, world)
+    ev = pl.read_parquet(world / "events.parquet").drop("prompt", "system_prompt")
+    ev.write_parquet(world / "events.parquet")
+    result = run_scan(world)
+    acc = result.accounts
+    assert acc.height == pl.read_parquet(world / "accounts.parquet").height
+    assert acc.get_column("score").is_between(0, 1).all()
+    assert acc.get_column("templated_share").fill_null(0).max() == 0
+
+
+def test_scan_reads_jsonl_events(tiny_world: Path, tmp_path: Path) -> None:
+    from distillguard.pipeline import run_scan
+
+    world = tmp_path / "w"
+    world.mkdir()
+    ev = pl.read_parquet(tiny_world / "events.parquet").head(3000)
+    ev.with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")).write_ndjson(
+        world / "events.jsonl")
+    shutil.copy(tiny_world / "accounts.parquet", world / "accounts.parquet")
+    result = run_scan(world)
+    assert result.n_events == 3000
+    assert result.report.n_bad == 0
