@@ -199,9 +199,10 @@ def write_outputs(result: ScanResult, out_dir: str | Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     acc = result.accounts
     extra = [c for c, d in acc.schema.items() if c not in LEAD_COLUMNS
-             and (d.is_numeric() or d in (pl.String(), pl.Boolean()))]
+             and (d.is_numeric() or d.is_temporal() or d in (pl.String(), pl.Boolean()))]
     table = (
         acc.select(*LEAD_COLUMNS, *extra)
+        .with_columns(pl.col(pl.Datetime).dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ"))
         .with_columns(pl.col(pl.Float64).round(6))
         .sort("score", "account_id", descending=[True, False])
     )
