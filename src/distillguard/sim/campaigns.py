@@ -82,6 +82,7 @@ DEFAULT_KNOBS: dict[str, object] = {
     "composed": 1.0,  # paraphrased wordings per catalogue wording (0 = fixed catalogue only)
     "keys": [1, 2],  # API keys per account
     "ua_rotate": 0.0,  # share of accounts whose gateway rotates its user agent per request
+    "reseller_pool": None,  # name shared by campaigns that buy from the same resellers
 }
 
 ATTACK_SYSTEM = T.GENERIC_SYSTEM[:4]
@@ -112,8 +113,9 @@ def make_resellers(ctx: LabCtx, c: CampaignSpec) -> list[Reseller]:
     n = max(1, int(round(c.resellers * max(ctx.scale, 0.05) ** 0.5)))
     out = []
     words = ctx.pools.text["words"].to_pylist()
+    pool = str(_knob(c, "reseller_pool") or c.name)  # campaigns may buy from the same hydra
     for r in range(n):
-        wr = ctx.world_rng("reseller", c.name, r)
+        wr = ctx.world_rng("reseller", pool, r)
         exits = tuple(_knob(c, "exit_countries"))  # type: ignore[arg-type]
         n_exit = int(int(_knob(c, "n_exits")) * max(ctx.scale, 0.05) ** 0.5)  # type: ignore[call-overload]
         resi = make_ip_pool(wr, "residential", max(200, n_exit), countries=exits, v6_share=0.08)
@@ -126,7 +128,7 @@ def make_resellers(ctx: LabCtx, c: CampaignSpec) -> list[Reseller]:
         bursts = ctx.t0 - 90 * DAY_US + (np.arange(k) * every + wr.uniform(0, every * 0.6, k)).astype(np.int64)
         out.append(
             Reseller(
-                name=f"{c.name}/r{r}",
+                name=f"{pool}/r{r}",
                 resi=concat_pools(resi, mob),
                 relay=relay,
                 ua=ua,
