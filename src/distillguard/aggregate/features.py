@@ -18,6 +18,8 @@ from distillguard.enrich.content import AREAS, INTENTS, classify_prompts
 HIGH_MAX_TOKENS = 4000
 #: Prompts per account kept for content classification (lowest sample keys).
 SAMPLE_PER_ACCOUNT = 6
+#: Characters of an example prompt kept as evidence.
+EXAMPLE_CHARS = 90
 #: Accounts created within the same window form a sign-up burst.
 SIGNUP_BUCKET = "10m"
 
@@ -207,6 +209,9 @@ def content_features(sample: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     feats = rows.group_by("account_id").agg(
         pl.len().alias("n_sampled"),
         *[(pl.col(f"p_{k}") > 0.5).mean().alias(f"{k}_share") for k in INTENTS],
+        # the most typical sampled prompt per intent: evidence shown in `reasons`
+        *[pl.col("prompt").sort_by(f"p_{k}", descending=True).first()
+          .str.head(EXAMPLE_CHARS).alias(f"{k}_example") for k in INTENTS],
         pl.col("area").n_unique().alias("n_areas"),
     )
     area_ent = (

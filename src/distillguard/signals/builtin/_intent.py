@@ -45,6 +45,10 @@ class IntentSignal(Signal):
         fam = row.get(self.family_col)
         if fam:
             text += f"; {pct(fam)} of its requests are in template families that do"
+        example = row.get(f"{self.intent}_example")
+        if example and (row.get(self.share_col) or 0) > 0:
+            flat = " ".join(str(example).split())
+            text += f' (e.g. "{flat[:80]}...")'
         return text
 
     @classmethod
