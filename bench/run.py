@@ -61,10 +61,15 @@ def child(bench_dir: Path, module: str, case: str, size: str) -> None:
     """Run one case in this (fresh) process and print its result as one JSON line."""
     mod = load(bench_dir / f"{module}.py")
     fn = next(c for c in mod.CASES if c.__name__ == case)
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     res: dict[str, Any] = dict(fn(size))
     wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
     res.setdefault("seconds", wall)
+    # CPU time of the whole call, all threads: unlike wall time, barely affected by other
+    # load on a shared machine
+    res["cpu_seconds"] = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     res["peak_rss_mb"] = _peak_rss_mb()
     print("BENCH-RESULT " + json.dumps(res, default=str), flush=True)
 
@@ -156,15 +161,18 @@ def main(argv: list[str] | None = None) -> int:
 
     table = Table(title="distillguard benchmarks")
     for col, just in (("name", "left"), ("size", "right"), ("wall s", "right"),
-                      ("events/s", "right"), ("peak RSS MB", "right"), ("note", "left")):
+                      ("events/s", "right"), ("cpu s", "right"), ("peak RSS MB", "right"),
+                      ("note", "left")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in rows:
         ev, sec = r.get("events"), r["seconds"]
         rate = f"{ev / sec:,.0f}" if ev and sec > 0 else "-"
-        table.add_row(r["name"], r["size"], f"{sec:.2f}", rate, f"{r['peak_rss_mb']:,.0f}",
-                      str(r.get("note", "")))
+        table.add_row(r["name"], r["size"], f"{sec:.2f}", rate, f"{r['cpu_seconds']:.2f}",
+                      f"{r['peak_rss_mb']:,.0f}", str(r.get("note", "")))
     console.print(table)
-    console.print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    console.print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} at the end, "
+                  f"python {sys.version.split()[0]}; cpu s = CPU time of the call, all threads")
     if a.json_out:
         Path(a.json_out).write_text(json.dumps(rows, indent=2, default=str))
     return 1 if failed else 0

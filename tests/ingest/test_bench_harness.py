@@ -44,6 +44,7 @@ def test_harness_runs_cases_in_fresh_processes(tmp_path: Path) -> None:
     assert rows["toy.alloc"]["peak_rss_mb"] > rows["toy.small"]["peak_rss_mb"] + 150
     assert (tmp_path / "bench_toy.py.prepared").read_text() == "2K"
     assert "toy.alloc" in p.stdout and "4,000" in p.stdout
+    assert rows["toy.small"]["cpu_seconds"] >= 0
 
 
 def test_only_selects_an_area_or_globs_over_area_dot_case() -> None:
