@@ -170,8 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         table.add_row(r["name"], r["size"], f"{sec:.2f}", rate, f"{r['cpu_seconds']:.2f}",
                       f"{r['peak_rss_mb']:,.0f}", str(r.get("note", "")))
     console.print(table)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    console.print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} at the end, "
+    loadavg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    console.print(f"machine: {os.cpu_count()} CPUs, load average {loadavg:.1f} at the end, "
                   f"python {sys.version.split()[0]}; cpu s = CPU time of the call, all threads")
     if a.json_out:
         Path(a.json_out).write_text(json.dumps(rows, indent=2, default=str))
