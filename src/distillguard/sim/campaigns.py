@@ -83,6 +83,7 @@ DEFAULT_KNOBS: dict[str, object] = {
     "keys": [1, 2],  # API keys per account
     "ua_rotate": 0.0,  # share of accounts whose gateway rotates its user agent per request
     "reseller_pool": None,  # name shared by campaigns that buy from the same resellers
+    "office_hours": 0.4,  # share of resellers that run bursts in the operator's office hours
 }
 
 ATTACK_SYSTEM = T.GENERIC_SYSTEM[:4]
@@ -467,6 +468,8 @@ def _group(
         reseller=res,
         burst_seed=int(ctx.world_rng("bursts", c.name).integers(0, 2**31)),
         lock_p=rng.uniform(0.5, 0.95, n),
+        shift_p=float(_knob(c, "office_hours")),  # type: ignore[arg-type]
+        shift_tz=float(_knob(c, "operator_tz")),  # type: ignore[arg-type]
         ip_lo=np.where(ip_mode == 0, rlo, lo) if not resold else rlo,
         ip_hi=np.where(ip_mode == 0, rhi, hi) if not resold else rhi,
         weekend=1.0 if not (lso or resold) else 0.85,

@@ -102,6 +102,8 @@ class Group:
     reseller: np.ndarray | None = None
     burst_seed: int = 0
     lock_p: np.ndarray | None = None
+    shift_p: float = 0.0  # share of resellers whose burst windows follow office hours
+    shift_tz: float = 8.0  # ... in this time zone (the operator's)
     ip_lo: np.ndarray | None = None  # per-account address range for rotating / sticky
     ip_hi: np.ndarray | None = None
     zdr: np.ndarray | None = None  # accounts whose prompt text the provider does not keep
@@ -193,6 +195,10 @@ def _times(
         w_per = 10
         wr = np.random.default_rng([g.burst_seed, d])
         w_start = wr.random((n_res, w_per)) * 86_400.0
+        # some resellers run their jobs in the operator's working hours, not around the clock
+        shifted = np.random.default_rng([g.burst_seed, 7]).random(n_res) < g.shift_p
+        hour = np.searchsorted(_CDF[BUSINESS], wr.random((n_res, w_per))).clip(0, 23) + wr.random((n_res, w_per))
+        w_start = np.where(shifted[:, None], ((hour - g.shift_tz) * 3600.0) % 86_400.0, w_start)
         w_len = wr.uniform(900.0, 5_400.0, (n_res, w_per))
         wi = rng.integers(0, w_per, k)
         in_win = w_start[res, wi] + rng.random(k) * w_len[res, wi]
