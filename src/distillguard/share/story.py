@@ -31,6 +31,7 @@ from distillguard.share.policy import Policy
 @dataclass(frozen=True)
 class StoryResult:
     table: pl.DataFrame  # lab, campaign, first_event, ttd_h_without, ttd_h_with, recall_*
+    benign: pl.DataFrame  # lab, benign accounts, false positives without / with sharing
     wire_bodies: int
     wire_bytes: int
     wire_findings: int
@@ -47,6 +48,10 @@ class StoryResult:
             lines.append(f"| {r['campaign']} | {r['lab']} | {r['accounts']} | "
                          f"{h(r['ttd_h_without'])} | {h(r['ttd_h_with'])} | "
                          f"{r['recall_without']:.2f} | {r['recall_with']:.2f} |")
+        lines += ["", "| lab | benign accounts | false positives without | with |",
+                  "|---|---:|---:|---:|"]
+        for r in self.benign.iter_rows(named=True):
+            lines.append(f"| {r['lab']} | {r['benign']} | {r['fp_without']} | {r['fp_with']} |")
         lines.append("")
         lines.append(f"Wire: {self.wire_bodies} requests, {self.wire_bytes:,} bytes captured, "
                      f"{self.published} objects published; leak-guard findings: "
@@ -148,8 +153,9 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
         hub_store.close()
         for st in stores.values():
             st.close()
-    table = _score(world, labs, pl.concat(flags))
-    result = StoryResult(table, len(capture.requests), sum(len(t) for t in texts), findings,
+    allflags = pl.concat(flags)
+    table = _score(world, labs, allflags)
+    result = StoryResult(table, _benign(world, labs, allflags), len(capture.requests), sum(len(t) for t in texts), findings,
                          published)
     (out / "story.md").write_text(result.markdown() + "\n", encoding="utf-8")
     table.write_csv(out / "story.csv")
@@ -183,3 +189,18 @@ def _score(world: Path, labs: Sequence[str], flags: pl.DataFrame) -> pl.DataFram
                 row[f"recall_{how}"] = float(fin.get_column(how).sum()) / grp.height
             rows.append(row)
     return pl.DataFrame(rows).sort("campaign", "lab")
+
+
+def _benign(world: Path, labs: Sequence[str], flags: pl.DataFrame) -> pl.DataFrame:
+    """False positives at the last checkpoint, per lab, with and without sharing."""
+    rows = []
+    for lab in labs:
+        f = flags.filter(pl.col("lab") == lab)
+        last = f.filter(pl.col("at") == f.get_column("at").max())
+        benign = pl.read_parquet(world / lab / "labels.parquet").filter(
+            pl.col("label") == "benign").select("account_id")
+        b = last.join(benign, on="account_id")
+        rows.append({"lab": lab, "benign": benign.height,
+                     "fp_without": int(b.get_column("without").sum()),
+                     "fp_with": int(b.get_column("with").sum())})
+    return pl.DataFrame(rows)

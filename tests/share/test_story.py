@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from distillguard.share.story import run_story
+
+
+def test_three_lab_story_runs_and_nothing_raw_crosses_the_wire(tiny_world: Path,
+                                                                tmp_path: Path) -> None:
+    res = run_story(tiny_world, tmp_path / "story", days=(10, 28))
+    assert res.published > 0 and res.wire_bodies > 0 and res.wire_bytes > 1000
+    assert res.wire_findings == 0
+    labels = pl.concat([pl.read_parquet(tiny_world / lab / "labels.parquet")
+                        .filter(pl.col("label") == "distillation")
+                        .select("campaign").unique().with_columns(pl.lit(lab).alias("lab"))
+                        for lab in ("lab-aurora", "lab-corvid", "lab-lumen")])
+    assert res.table.height == labels.height  # one row per campaign present at a lab
+    assert res.table["recall_with"].is_between(0, 1).all()
+    assert res.benign.height == 3
+    text = (tmp_path / "story" / "story.md").read_text()
+    assert "time to detect" in text and "leak-guard findings: 0" in text
