@@ -12,6 +12,7 @@ timed part.
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -34,9 +35,13 @@ def link_accounts_case(size: str) -> dict[str, Any]:
     att = int(n * 0.24)
     camps = (att * 2 // 3, att // 4, att - att * 2 // 3 - att // 4)
     w = synth_world(n_benign=n - att - 900, campaigns=camps, n_resold_per_campaign=300, seed=1)
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     res = link_accounts(w.events, w.accounts, w.scores)
     secs = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    load = os.getloadavg()[0]
     lab = res.accounts.join(w.labels, on="account_id")
     att_recall = lab.filter(lab["label"] == "distillation")["flagged"].mean()
     resold_fpr = lab.filter(lab["persona"] == "resold_customer")["flagged"].mean()
@@ -47,7 +52,7 @@ def link_accounts_case(size: str) -> dict[str, Any]:
         "seconds": secs,
         "note": (
             f"{res.accounts.height:,} accounts ({att:,} attackers), {res.graph.n_edges if res.graph else 0:,} edges, "
-            f"{t}; attacker recall {att_recall:.3f}, resold FPR {resold_fpr:.4f}"
+            f"CPU {cpu:.1f}s at load {load:.1f}, {t}; attacker recall {att_recall:.3f}, resold FPR {resold_fpr:.4f}"
         ),
     }
 
