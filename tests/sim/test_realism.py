@@ -184,3 +184,15 @@ def test_no_single_account_aggregate_separates_attackers(world_frames: dict[str,
             continue
         auc = roc_auc_score(y, f[c].fill_null(0).to_numpy())
         assert max(auc, 1 - auc) < 0.95, c
+
+
+def test_low_and_slow_accounts_stay_under_rate_limits(world_frames: dict[str, pl.DataFrame]) -> None:
+    j = world_frames["joined"]
+    slow = j.filter(pl.col("persona") == "low_and_slow")
+    assert slow.height > 0
+    assert (slow["status"] == 429).sum() == 0
+    per_day = slow.group_by("account_id", pl.col("ts").dt.date()).len()["len"]
+    assert per_day.max() <= 25 and per_day.median() <= 6
+    # while bursty dedicated accounts send far more per account-day
+    ded = j.filter(pl.col("persona") == "hydra_dedicated").group_by("account_id", pl.col("ts").dt.date()).len()["len"]
+    assert ded.median() > 2 * per_day.median()

@@ -303,6 +303,8 @@ def _group(
     tiers = list(choice(rng, _knob(c, "tiers"), n))  # type: ignore[arg-type]
     if role == "direct":
         tiers = ["scale"] * n
+    if lso:  # careful operators buy a tier whose limits they never touch
+        tiers = ["build" if t == "free" else t for t in tiers]
     rpm = np.array([TIER_RPM[t] for t in tiers], np.int32)
     # e-mail, payment, org
     email_kind = choice(rng, _knob(c, "email"), n)  # type: ignore[arg-type]
@@ -432,7 +434,7 @@ def _group(
         active_p=active_p,
         rhythm=rhythm,
         tz=tz,
-        gap=rng.uniform(20.0, 150.0, n) if (lso or resold) else rng.uniform(1.0, 20.0, n),
+        gap=rng.uniform(90.0, 600.0, n) if lso else (rng.uniform(20.0, 150.0, n) if resold else rng.uniform(1.0, 20.0, n)),
         sess_len=3.0 if lso else 5.0,
         rpm=rpm,
         keys=keys,
