@@ -45,18 +45,24 @@ class SeenKeys:
     def check_and_add(self, h: np.ndarray) -> np.ndarray:
         """Mask of hashes already seen, earlier in this batch or in a previous one.
         The first occurrence is never marked, so callers keep it."""
-        # Work in sorted order: membership tests on sorted queries are cache-friendly and
-        # the keys left over are already sorted and unique (no np.unique pass needed).
-        order = np.argsort(h, kind="stable")
+        n = len(h)
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        # polars' parallel sort; it need not be stable: the first occurrence of each run of
+        # equal hashes is found with minimum.reduceat over the original positions.
+        order = pl.Series(h).arg_sort().to_numpy().astype(np.int64, copy=False)
         hs = h[order]
-        dup_sorted = np.zeros(len(h), dtype=bool)
-        if len(h) > 1:
-            dup_sorted[1:] = hs[1:] == hs[:-1]
+        starts = np.flatnonzero(np.concatenate([[True], hs[1:] != hs[:-1]]))
+        uniq = hs[starts]  # sorted, unique: membership tests on sorted queries are fast
+        seen = np.zeros(len(uniq), dtype=bool)
         for arr in (self.main, *self.pending):
-            dup_sorted |= _member(arr, hs)
-        dup = np.empty(len(h), dtype=bool)
-        dup[order] = dup_sorted
-        new = hs[~dup_sorted]
+            seen |= _member(arr, uniq)
+        dup = np.ones(n, dtype=bool)
+        dup[np.minimum.reduceat(order, starts)] = False
+        if seen.any():
+            lengths = np.diff(np.concatenate([starts, [n]]))
+            dup[order[np.repeat(seen, lengths)]] = True
+        new = uniq[~seen]
         if len(new):
             self.pending.append(new)
         n_pending = sum(len(p) for p in self.pending)

@@ -261,14 +261,23 @@ def iter_table_batches(
         reader.close()
 
 
+#: Chunks at least this long are yielded as they are instead of being copied together.
+_BIG_CHUNK = 65_536
+
+
 def _emit(pending: list[pa.Table], batch_rows: int, final: bool) -> Iterator[pa.RecordBatch]:
     """Yield full ``batch_rows`` batches from ``pending`` (all of it if ``final``); keep
     the remainder in ``pending``."""
     if not pending:
         return
-    table = pa.concat_tables(pending).combine_chunks() if len(pending) > 1 else \
-        pending[0].combine_chunks()
+    table = pa.concat_tables(pending) if len(pending) > 1 else pending[0]
     pending.clear()
+    chunk_rows = [len(c) for c in table.column(0).chunks] if table.num_columns else []
+    if chunk_rows and min(chunk_rows[:-1] or chunk_rows) >= min(batch_rows, _BIG_CHUNK):
+        # Parquet row groups are big already: hand them out as they are, no copy
+        yield from table.to_batches(max_chunksize=batch_rows)
+        return
+    table = table.combine_chunks()
     n_full = table.num_rows if final else (table.num_rows // batch_rows) * batch_rows
     if n_full:
         yield from table.slice(0, n_full).to_batches(max_chunksize=batch_rows)
