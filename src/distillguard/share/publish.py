@@ -54,6 +54,7 @@ DOMAINS: Mapping[str, str] = {
     "prompt-template": "template-id",
 }
 MAX_TEMPLATES_PER_CAMPAIGN = 40
+ENVELOPE_OBJECTS = 200
 MIN_TEMPLATE_EVENTS = 5
 
 
@@ -359,15 +360,17 @@ def send_publication(pub: Publication, link: Any, guard: Any) -> list[dict[str, 
     from distillguard.share.client import post_objects
 
     statuses = []
-    batches = pub.by_collection()
-    bodies = {col: orjson.dumps({"objects": objs}) for col, objs in batches.items()}
-    for col, body in bodies.items():  # check everything before sending anything
+    bodies: list[tuple[str, bytes]] = []
+    for col, objs in pub.by_collection().items():
         if not col:
             from distillguard.share.errors import ShareError
 
             raise ShareError("no collection for some objects: set `collection` in the policy")
+        for i in range(0, len(objs), ENVELOPE_OBJECTS):  # stay under the hub's body limit
+            bodies.append((col, orjson.dumps({"objects": objs[i:i + ENVELOPE_OBJECTS]})))
+    for _, body in bodies:  # check everything before sending anything
         guard.enforce(body)
     with link.client(on_send=guard.enforce) as client:
-        for col, body in bodies.items():
+        for col, body in bodies:
             statuses.append(post_objects(client, link, col, body))
     return statuses
