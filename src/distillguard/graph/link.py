@@ -44,7 +44,7 @@ class GraphConfig:
     n_dense_blocks: int = 3
     dense_eps: float = 0.25
     dense_min_density_ratio: float = 2.0
-    evidence_quantile: float = 0.2
+    evidence_quantile: float = 0.1
     min_evidence_members: int = 3
     evidence_margin: float = 0.3
     min_ref: float = 0.05

@@ -12,7 +12,7 @@ flow:
   (members part 1 flagged) and its evidence is well above the threshold
   (``threshold + evidence_margin * (1 - threshold)``): one false positive in a 50-account
   company, or a class of students a few of whom part 1 flagged at borderline scores, lends
-  nothing; a hydra cluster where a third of the accounts are loud lends fully to the rest.
+  nothing; a hydra cluster where a tenth of the accounts are loud lends fully to the rest.
 * ``tie_i(G)`` is measured on **behaviour kinds only** (``BEHAVIOUR_KINDS``: prompt
   template families). Infrastructure (IPs, /24, ASN, TLS, user agent, cards, org, e-mail
   domain, sign-up burst, and system prompts, which a reseller may inject into all its
@@ -267,7 +267,7 @@ def propagate_scores(
     membership: np.ndarray,
     block_of: np.ndarray,
     *,
-    evidence_quantile: float = 0.2,
+    evidence_quantile: float = 0.1,
     min_evidence_members: int = 3,
     evidence_margin: float = 0.3,
     anchor_threshold: float = 0.5,
