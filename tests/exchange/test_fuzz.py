@@ -14,7 +14,7 @@ TAXII = "application/taxii+json;version=2.1"
 
 _scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False), st.text(max_size=40),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=40),
 )
 _json = st.recursive(
     _scalars,
