@@ -12,7 +12,7 @@ from distillguard.cli.main import EXIT_FOUND_PROBLEM, EXIT_INPUT, EXIT_OK, app
 
 from .conftest import WriteDataset, event
 
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "250"})  # wide: long tmp paths stay on one line
 
 
 def _broken(fixtures_dir: Path, tmp_path: Path) -> Path:

@@ -62,9 +62,9 @@ def _render(report: ValidationReport, console: Console) -> None:
             ex.add_row(e.where(), e.reason, e.message)
         console.print(ex)
     for q in report.quarantine_files:
-        console.print(f"quarantined rows written to [bold]{q}[/]")
+        console.print(f"quarantined rows written to [bold]{q}[/]", soft_wrap=True)
     for f in report.fatal:
-        console.print(f"[bold red]fatal:[/] {f}")
+        console.print(f"[bold red]fatal:[/] {f}", soft_wrap=True)
     if report.ok:
         console.print("[bold green]OK[/]" + (f" ({report.n_bad:,} bad rows skipped)"
                                               if report.n_bad else ""))
@@ -102,12 +102,12 @@ def validate(
         report = validate_dataset(directory, strict=strict, quarantine_dir=quarantine,
                                   progress=not as_json and err.is_terminal)
     except ContractError as exc:  # raised only outside the per-table checks
-        err.print(f"[bold red]fatal:[/] {exc}")
+        err.print(f"[bold red]fatal:[/] {exc}", soft_wrap=True)
         raise typer.Exit(EXIT_FOUND_PROBLEM) from exc
     except IngestError as exc:
         if as_json:
             typer.echo(json.dumps({"ok": False, "error": str(exc), "unreadable": True}))
-        err.print(f"[bold red]cannot read input:[/] {exc}")
+        err.print(f"[bold red]cannot read input:[/] {exc}", soft_wrap=True)
         raise typer.Exit(EXIT_INPUT) from exc
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, default=str))
