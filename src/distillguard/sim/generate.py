@@ -213,6 +213,13 @@ def run_lab(
         for s0 in range(0, n, ROW_GROUP):
             s1 = min(n, s0 + ROW_GROUP)
             sub = t.select(_TEXT_COLS).take(pa.array(order[s0:s1]))
+            prompt, system = sub.column("prompt"), sub.column("system_prompt")
+            if ctx.lab.prompt_retention < 1.0:  # sampled content logging at this lab
+                keep = pa.array(ctx.rng("retention", d, s0).random(s1 - s0) < ctx.lab.prompt_retention)
+                prompt = pc.if_else(keep, prompt, pa.nulls(s1 - s0, pa.string()))
+                system = pc.if_else(keep, system, pa.nulls(s1 - s0, pa.string()))
+            ja4 = sub.column("tls_fingerprint") if ctx.lab.records_ja4 else pa.nulls(s1 - s0, pa.string())
+            asn = sub.column("asn") if ctx.lab.records_asn else pa.nulls(s1 - s0, pa.int64())
             eid = _event_ids(counter, s1 - s0, salt)
             counter += s1 - s0
             ev = pa.table(
@@ -224,10 +231,10 @@ def run_lab(
                     "model": models.take(pa.array(col["model_i"][s0:s1])),
                     "client_ip": sub.column("client_ip"),
                     "user_agent": sub.column("user_agent"),
-                    "tls_fingerprint": sub.column("tls_fingerprint"),
-                    "asn": sub.column("asn"),
-                    "system_prompt": sub.column("system_prompt"),
-                    "prompt": sub.column("prompt"),
+                    "tls_fingerprint": ja4,
+                    "asn": asn,
+                    "system_prompt": system,
+                    "prompt": prompt,
                     "n_messages": sub.column("n_messages"),
                     "n_tools": sub.column("n_tools"),
                     "input_tokens": pa.array(inp[s0:s1]),

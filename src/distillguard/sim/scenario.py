@@ -29,6 +29,9 @@ class LabSpec:
     new_model: str
     release_day: float  # days after start (fractional)
     benign_volume: float = 1.0
+    prompt_retention: float = 1.0  # share of events whose prompt text the lab keeps
+    records_ja4: bool = True  # does the lab's edge record TLS fingerprints
+    records_asn: bool = True
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,8 @@ def _parse(raw: dict[str, Any], src: str) -> Scenario:
     labs = []
     for i, lab in enumerate(_req(raw, "labs", "top level")):
         w = f"labs[{i}]"
-        _check_keys(lab, {"name", "processor", "models", "new_model", "release_day", "benign_volume"}, w)
+        _check_keys(lab, {"name", "processor", "models", "new_model", "release_day", "benign_volume",
+                          "prompt_retention", "records_ja4", "records_asn"}, w)
         models = _req(lab, "models", w)
         rel = float(_req(lab, "release_day", w))
         if not 0 < rel < days:
@@ -134,6 +138,9 @@ def _parse(raw: dict[str, Any], src: str) -> Scenario:
                 new_model=str(_req(lab, "new_model", w)),
                 release_day=rel,
                 benign_volume=float(lab.get("benign_volume", 1.0)),
+                prompt_retention=float(lab.get("prompt_retention", 1.0)),
+                records_ja4=bool(lab.get("records_ja4", True)),
+                records_asn=bool(lab.get("records_asn", True)),
             )
         )
     if not labs:
