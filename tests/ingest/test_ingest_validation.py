@@ -324,3 +324,18 @@ def test_a_clean_rerun_removes_the_stale_quarantine_file(write_dataset: WriteDat
                               progress=False)
     assert report.n_bad == 0 and report.quarantine_files == []
     assert not (q / "events.quarantine.jsonl").exists()
+
+
+def test_numeric_strings_across_many_chunks_keep_every_row(write_dataset: WriteDataset,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from distillguard.ingest import _sources
+
+    monkeypatch.setattr(_sources, "CHUNK_BYTES", 8 << 10)  # the lenient parse is remembered
+    rows = [event(i, input_tokens=str(i)) for i in range(2_000)]
+    rows[1_500]["input_tokens"] = "many"
+    report = ValidationReport()
+    t = pa.Table.from_batches(list(iter_event_batches(open_dataset(write_dataset(rows)),
+                                                      report=report)))
+    assert t.num_rows == 1_999
+    assert t.column("input_tokens").to_pylist()[1_499:1_501] == [1_499, 1_501]
+    assert [(e.row, e.field) for e in report.examples] == [(1_501, "input_tokens")]

@@ -268,25 +268,36 @@ def _line_path(piece: bytes, line0: int, off0: int, schema: pa.Schema,
 _SUBPIECES = 64
 
 
-def _try_arrow(piece: bytes, schema: pa.Schema) -> pa.Table | None:
+class _ArrowParser:
     """Strict parse with the contract's raw types, else a lenient one: string columns
     still explicit, numbers inferred (so "12" or 1.0 survive as string/double and are
-    converted, value by value, like Parquet columns). None if both fail."""
-    opts = pj.ReadOptions(use_threads=True, block_size=_PARSE_BLOCK)
-    try:
-        return pj.read_json(pa.BufferReader(piece), read_options=opts,
-                            parse_options=pj.ParseOptions(explicit_schema=schema,
-                                                          unexpected_field_behavior="ignore"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        pass
-    strings = pa.schema([f for f in schema if pa.types.is_string(f.type)])
-    try:
-        t = pj.read_json(pa.BufferReader(piece), read_options=opts,
-                         parse_options=pj.ParseOptions(explicit_schema=strings,
-                                                       unexpected_field_behavior="infer"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        return None
-    return t.select([n for n in schema.names if n in t.column_names])
+    converted, value by value, like Parquet columns). Once a file needed the lenient parse
+    (e.g. a BigQuery export, INT64 as strings), it is tried first for the next chunks."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.strict = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+        strings = pa.schema([f for f in schema if pa.types.is_string(f.type)])
+        self.lenient = pj.ParseOptions(explicit_schema=strings, unexpected_field_behavior="infer")
+        self.names = schema.names
+        self.lenient_first = False
+        self.read = pj.ReadOptions(use_threads=True, block_size=_PARSE_BLOCK)
+
+    def _parse(self, piece: bytes, lenient: bool) -> pa.Table | None:
+        try:
+            t = pj.read_json(pa.BufferReader(piece), read_options=self.read,
+                             parse_options=self.lenient if lenient else self.strict)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return None
+        return t.select([n for n in self.names if n in t.column_names]) if lenient else t
+
+    def __call__(self, piece: bytes) -> pa.Table | None:
+        first = self.lenient_first
+        t = self._parse(piece, first)
+        if t is None:
+            t = self._parse(piece, not first)
+            if t is not None:
+                self.lenient_first = not first
+        return t
 
 
 def _split(piece: bytes, n: int) -> list[tuple[bytes, int, int]]:
@@ -304,18 +315,18 @@ def _split(piece: bytes, n: int) -> list[tuple[bytes, int, int]]:
     return parts
 
 
-def _parse_piece(piece: bytes, line0: int, off0: int, schema: pa.Schema,
+def _parse_piece(piece: bytes, line0: int, off0: int, parser: _ArrowParser, schema: pa.Schema,
                  ts_fields: frozenset[str],
                  out: list[tuple[pa.Table, Locator]], rejected: list[Rejected]) -> None:
     """Parse a piece with pyarrow; if it fails, retry ~64 sub-pieces with pyarrow and decode
     only the failing sub-pieces line by line. One bad line costs a Python pass over ~1/64 of
     a chunk; a file where every line is bad degrades to ~10 µs a line, never worse."""
-    t = _try_arrow(piece, schema)
+    t = parser(piece)
     if t is not None:
         out.append((t, _PieceLocator(piece, line0, off0)))
         return
     for part, dl, db in _split(piece, _SUBPIECES):
-        sub = _try_arrow(part, schema)
+        sub = parser(part)
         if sub is not None:
             out.append((sub, _PieceLocator(part, line0 + dl, off0 + db)))
             continue
@@ -469,6 +480,7 @@ def iter_jsonl(f: DataFile, spec: Table, progress: Progress | None = None,
     chunk_bytes = chunk_bytes or CHUNK_BYTES
     schema = jsonl_raw_schema(spec)
     ts_fields = frozenset(c.name for c in spec.columns if pa.types.is_timestamp(c.type))
+    parser = _ArrowParser(schema)
     first = True
     for piece, line0, off0, pos in _prefetch(_pieces(f, chunk_bytes)):
         if first:
@@ -476,7 +488,7 @@ def iter_jsonl(f: DataFile, spec: Table, progress: Progress | None = None,
             first = False
         parts: list[tuple[pa.Table, Locator]] = []
         rejected: list[Rejected] = []
-        _parse_piece(piece, line0, off0, schema, ts_fields, parts, rejected)
+        _parse_piece(piece, line0, off0, parser, schema, ts_fields, parts, rejected)
         yield RawChunk(parts=parts, rejected=rejected)
         if progress is not None:
             progress(pos)
