@@ -261,6 +261,34 @@ def family_content(ev: pl.LazyFrame, families: pl.DataFrame, rows: pl.DataFrame,
                         for k in INTENTS])
 
 
+def fresh_family_share(ev: pl.LazyFrame, families: pl.DataFrame, ages: pl.LazyFrame,
+                       fresh_hours: float = 30 * 24.0, min_accounts: int = 5) -> pl.LazyFrame:
+    """Share of each account's requests in wide families whose *users are mostly fresh*.
+
+    A public problem template is used by a normal cross-section of the customer base; a
+    distillation operation's template is used by accounts it created for the purpose
+    (young at first use, replaced as they are banned). Per family: the share of its
+    accounts that were under ``fresh_hours`` old at first use; per account: requests in
+    families with at least ``min_accounts`` accounts, weighted by that share.
+    """
+    if families.height == 0:
+        return pl.LazyFrame(schema={"account_id": pl.String(),
+                                    "fresh_wide_family_share": pl.Float64()})
+    per = (ev.filter(pl.col("template_id").is_not_null())
+           .group_by("account_id", "template_id").agg(pl.len().alias("n"))
+           .join(ages, on="account_id", how="left"))
+    fam = (per.group_by("template_id")
+           .agg(pl.len().alias("fam_n_accounts"),
+                (pl.col("age_at_first_use_h").fill_null(1e9) < fresh_hours).mean()
+                .alias("fam_fresh"))
+           .filter(pl.col("fam_n_accounts") >= min_accounts))
+    totals = ev.group_by("account_id").agg(pl.len().alias("_n"))
+    return (per.join(fam, on="template_id", how="inner")
+            .group_by("account_id").agg((pl.col("n") * pl.col("fam_fresh")).sum().alias("_w"))
+            .join(totals, on="account_id", how="left")
+            .select("account_id", (pl.col("_w") / pl.col("_n")).alias("fresh_wide_family_share")))
+
+
 def account_features(
     ev: pl.LazyFrame,
     families: pl.DataFrame,
@@ -280,12 +308,18 @@ def account_features(
     ids = pl.concat(
         [accounts.lazy().select("account_id"), ev.select("account_id").unique()]
     ).unique()
+    ages = (beh.select("account_id", "first_ts")
+            .join(facts.select("account_id", "created_at"), on="account_id", how="left")
+            .select("account_id", ((pl.col("first_ts") - pl.col("created_at"))
+                                   .dt.total_minutes() / 60.0).alias("age_at_first_use_h")))
+    fresh_fam = fresh_family_share(ev, families, ages)
     feats = (
         ids.join(facts, on="account_id", how="left")
         .join(beh, on="account_id", how="left")
         .join(rel, on="account_id", how="left")
         .join(content.lazy(), on="account_id", how="left")
         .join(fam_content, on="account_id", how="left")
+        .join(fresh_fam, on="account_id", how="left")
         .with_columns(
             pl.col("n_events").fill_null(0),
             ((pl.col("first_ts") - pl.col("created_at")).dt.total_minutes() / 60.0)

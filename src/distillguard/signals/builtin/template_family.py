@@ -3,7 +3,10 @@
 Targets the core of industrial distillation: one operation, many accounts, a few
 instruction templates wrapping millions of varied payloads. Enterprise batch jobs are
 templated too but stay inside one account or org, so most of the strength comes from the
-share of traffic in families that span many accounts.
+share of traffic in families that span many accounts -- weighted by how much of each
+family's user base is fresh accounts (``fresh_wide_family_share``): a public problem
+template is used by a normal cross-section of customers, an operation's template by the
+accounts it created for the job.
 """
 
 from __future__ import annotations
@@ -22,14 +25,14 @@ from distillguard.signals.base import Signal, col, pct, ramp
 class TemplateFamily(Signal):
     name = "template_family"
     axis = "operation"
-    requires = ("templated_share", "wide_family_share", "top_template_share", "n_events",
-                "max_family_accounts", "top_template")
+    requires = ("templated_share", "wide_family_share", "fresh_wide_family_share",
+                "top_template_share", "n_events", "max_family_accounts", "top_template")
     wide_weight: float = 0.75
     min_events: int = 5
 
     def strengths(self, features: pl.DataFrame) -> pl.Series:
-        s = (self.wide_weight * col("wide_family_share")
-             + (1 - self.wide_weight) * col("templated_share"))
+        wide = (col("wide_family_share") + col("fresh_wide_family_share")) / 2
+        s = self.wide_weight * wide + (1 - self.wide_weight) * col("templated_share")
         conf = ramp(col("n_events"), self.min_events / 2, self.min_events)
         return features.select((s * conf).alias(self.name)).to_series()
 
@@ -38,11 +41,13 @@ class TemplateFamily(Signal):
         return (f"{pct(row.get('templated_share'))} of {row.get('n_events', 0):,} requests "
                 f"templated; top family {fam} carries {pct(row.get('top_template_share'))}; "
                 f"{pct(row.get('wide_family_share'))} in families shared by >=5 accounts "
-                f"(largest: {row.get('max_family_accounts', 0):,} accounts)")
+                f"(largest: {row.get('max_family_accounts', 0):,} accounts; "
+                f"{pct(row.get('fresh_wide_family_share'))} in ones used mostly by fresh accounts)")
 
     @classmethod
     def examples(cls) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         pos = [{"account_id": "p", "templated_share": 0.95, "wide_family_share": 0.9,
+                "fresh_wide_family_share": 0.8,
                 "top_template_share": 0.8, "n_events": 500, "max_family_accounts": 212,
                 "top_template": 123}]
         neg = [{"account_id": "n", "templated_share": 0.0, "wide_family_share": 0.0,
