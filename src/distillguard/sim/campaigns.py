@@ -171,13 +171,20 @@ def family_recipes(ctx: LabCtx, c: CampaignSpec, offsets: np.ndarray, raw_extra:
         wr.shuffle(tl)
         meds = [f.out_median] * len(tl)
         sysw = dict(_knob(c, "system"))  # type: ignore[call-overload]
-        system: tuple[str | None, ...] = f.system or ((None,) * max(1, int(10 * sysw.get("none", 0.5))) + ATTACK_SYSTEM)
+        # system prompts: none, generic ones, or an honest app's (to pass as an app backend)
+        system: tuple[str | None, ...] = f.system or (
+            (None,) * max(1, int(10 * sysw.get("none", 0.5)))
+            + ATTACK_SYSTEM * max(0, int(round(4 * sysw.get("generic", 0.4))))
+            + T.APP_SYSTEM[: int(round(15 * sysw.get("app", 0.0)))]
+        )
         out.append(
             TemplateRecipe(
                 tl, list(f.x_pools), ctx.pools, offsets, span=int(_knob(c, "span")),  # type: ignore[call-overload]
                 drift=1, y_pool=f.y_pool,
                 raw_share=min(0.95, float(_knob(c, "raw_share")) + raw_extra) if fam not in ("rubric",) else 0.0,  # type: ignore[arg-type]
-                system=system, acct_system=None, out_median=meds, tools=f.tools,
+                # one gateway config per account: the same system prompt on every request
+                system=system, acct_system=(offsets * 7 + len(out)) % len(system) if not f.system else None,
+                out_median=meds, tools=f.tools,
                 n_messages=f.n_messages, truth=f"{c.name}:{fam}",
             )
         )
