@@ -181,3 +181,29 @@ def test_hub_survives_and_keeps_everything(alice, world, baseline, hub: Hub) -> 
         params={"match[id]": ",".join(baseline)},
     ).json()
     assert sorted(o["id"] for o in got["objects"]) == sorted(baseline)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/collections/%00/objects/", "/api/status/%00/", "/api/collections/a%00b/",
+     "/api/collections/" + "x" * 300 + "/objects/"],
+)
+def test_nul_and_oversized_path_keys_are_404(alice, world, baseline, path) -> None:
+    _assert_4xx_taxii(alice.get(path), 404)
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [("a\x00b", "pw"), ("x" * 500, "pw"), (":", "pw")],
+)
+def test_hostile_usernames_are_401(hub: Hub, auth) -> None:
+    resp = httpx.get(f"{hub.url}/taxii2/", auth=auth, headers={"Accept": TAXII})
+    _assert_4xx_taxii(resp, 401)
+
+
+@pytest.mark.parametrize("token", ["dgt_zz%00_x", "dgt_" + "a" * 100 + "_x", "dgt_", "nope"])
+def test_hostile_bearer_tokens_are_401(hub: Hub, token: str) -> None:
+    resp = httpx.get(
+        f"{hub.url}/taxii2/", headers={"Accept": TAXII, "Authorization": f"Bearer {token}"}
+    )
+    _assert_4xx_taxii(resp, 401)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import orjson
 
 from distillguard.exchange import audit
-from distillguard.exchange.auth import IssuedSecret, issue_password, issue_token
+from distillguard.exchange.auth import _NAME, IssuedSecret, issue_password, issue_token
 from distillguard.exchange.errors import TaxiiError
 from distillguard.exchange.ingest import prepare
 from distillguard.exchange.store.base import Collection, Grant, HubStore, Member, Webhook
@@ -27,6 +27,8 @@ class NewMember:
 def add_member(
     store: HubStore, name: str, *, org: str = "", is_admin: bool = False, password: str | None = None
 ) -> NewMember:
+    if not _NAME.fullmatch(name):
+        raise ValueError("member names are 1-200 printable characters without ':'")
     if store.get_member_by_name(name) is not None:
         raise ValueError(f"member {name!r} already exists")
     member = store.add_member(name, org=org, is_admin=is_admin)

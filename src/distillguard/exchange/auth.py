@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 from collections import OrderedDict
@@ -24,6 +25,9 @@ from distillguard.exchange.errors import unauthorized
 from distillguard.exchange.store.base import Credential, HubStore, Member
 
 _N, _R, _P = 2**14, 8, 1
+#: Member names: printable, no control characters (PostgreSQL refuses NUL outright).
+_NAME = re.compile(r"[^\x00-\x1f\x7f:]{1,200}")
+_CRED_ID = re.compile(r"[0-9a-f]{1,40}")
 TOKEN_PREFIX = "dgt_"
 
 
@@ -121,7 +125,7 @@ class Authenticator:
             user, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (ValueError, binascii.Error, UnicodeDecodeError):
             raise unauthorized("malformed Basic credentials") from None
-        member = self.store.get_member_by_name(user) if sep and len(user) <= 200 else None
+        member = self.store.get_member_by_name(user) if sep and _NAME.fullmatch(user) else None
         if member is None or not member.active:
             raise unauthorized("invalid credentials")
         for cred in self.store.member_credentials(member.id, "password"):
@@ -133,7 +137,7 @@ class Authenticator:
         if not token.startswith(TOKEN_PREFIX):
             raise unauthorized("invalid credentials")
         cred_id, sep, secret = token[len(TOKEN_PREFIX) :].partition("_")
-        cred = self.store.get_credential(cred_id) if sep and len(cred_id) <= 40 else None
+        cred = self.store.get_credential(cred_id) if sep and _CRED_ID.fullmatch(cred_id) else None
         if cred is None or cred.revoked or cred.kind != "token":
             raise unauthorized("invalid credentials")
         member = self.store.get_member(cred.member_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,11 @@ from distillguard.exchange.ratelimit import RateLimiter
 from distillguard.exchange.settings import HubSettings
 from distillguard.exchange.store.base import Collection, Grant, HubStore, Member, Viewer
 from distillguard.exchange.store.sql import fmt_ts
+
+
+#: What a collection or status id may look like (anything else cannot exist; keeps NUL
+#: and other bytes PostgreSQL refuses away from the database).
+SAFE_KEY = re.compile(r"[A-Za-z0-9._~-]{1,64}")
 
 
 class Broadcaster:
@@ -97,7 +103,7 @@ class Hub:
         one, so outsiders cannot probe which collections exist. Members who can see the
         collection but lack the needed right get 403.
         """
-        if len(collection_id) > 64:
+        if not SAFE_KEY.fullmatch(collection_id):
             raise not_found("collection")
         grant = self.store.get_grant(collection_id, member.id)
         if grant is None or not (grant.can_read or grant.can_write):
