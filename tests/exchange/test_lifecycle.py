@@ -139,6 +139,9 @@ def test_sse_respects_tlp(hub: Hub) -> None:
 
 def test_non_reader_cannot_subscribe(hub: Hub, world: World) -> None:
     url = f"{hub.url}/api/collections/{world.collection}/events/"
+    bob = (world.bob.name, world.bob.password)
+    for bad in ("x", "-1", "9" * 30):
+        assert httpx.get(url, auth=bob, headers={"Last-Event-ID": bad}).status_code == 400
     assert httpx.get(url, auth=(world.carol.name, world.carol.password)).status_code == 403
     assert httpx.get(url, auth=(world.dave.name, world.dave.password)).status_code == 404
 

@@ -40,7 +40,7 @@ def _start_seq(request: Request) -> int | None:
         seq = int(raw)
     except ValueError:
         raise TaxiiError(400, "Last-Event-ID must be an event id sent by this hub") from None
-    if seq < 0:
+    if not 0 <= seq < 2**62:
         raise TaxiiError(400, "Last-Event-ID must be an event id sent by this hub")
     return seq
 
