@@ -112,3 +112,14 @@ def test_cli_writes_a_dataset_and_rejects_a_bad_scenario(tmp_path: Path) -> None
     bad.write_text("name: x\nbogus: 1\n")
     r = runner.invoke(app, ["simulate", "--out", str(tmp_path / "v"), "--scale", "0.01", "--scenario", str(bad)])
     assert r.exit_code == EXIT_CONFIG
+
+
+def test_unknown_knobs_are_rejected(tmp_path: Path) -> None:
+    base = (SCENARIO_DIR / "default.yaml").read_text()
+    p = tmp_path / "s.yaml"
+    p.write_text(base.replace("    raw_share: 0.4\n", "    raw_shar: 0.4\n"))
+    with pytest.raises(ConfigError, match="raw_shar"):
+        load_scenario(p)
+    p.write_text(base.replace("{accounts: 300,  events: 12000}", "{accounts: 300,  events: 12000, actve_p: [0.1, 0.2]}"))
+    with pytest.raises(ConfigError, match="actve_p"):
+        load_scenario(p)

@@ -78,7 +78,6 @@ DEFAULT_KNOBS: dict[str, object] = {
     "adopt": [0.5, 5.0, 0.2, 0.6],
     "system": {"none": 0.6, "generic": 0.4},
     "n_exits": 2500,
-    "resold_share": 0.5,
     "composed": 1.0,  # paraphrased wordings per catalogue wording (0 = fixed catalogue only)
     "keys": [1, 2],  # API keys per account
     "ua_rotate": 0.0,  # share of accounts whose gateway rotates its user agent per request
@@ -186,6 +185,7 @@ def family_recipes(ctx: LabCtx, c: CampaignSpec, offsets: np.ndarray, raw_extra:
                 system=system, acct_system=(offsets * 7 + len(out)) % len(system) if not f.system else None,
                 out_median=meds, tools=f.tools,
                 n_messages=f.n_messages, truth=f"{c.name}:{fam}",
+                epoch_days=float(_knob(c, "epoch_days")),  # type: ignore[arg-type]
             )
         )
     return out

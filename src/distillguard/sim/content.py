@@ -31,7 +31,6 @@ class Batch:
     sess: np.ndarray  # session id (unique within the group-day)
     pos: np.ndarray  # position in session
     day: int
-    epoch_days: float = 7.0
 
 
 @dataclass
@@ -123,6 +122,7 @@ class TemplateRecipe:
     x_mode: str = "random"
     area: int = -1
     truth: str = ""
+    epoch_days: float = 7.0  # how often the account's template window moves by ``drift``
 
     def __post_init__(self) -> None:
         parts = [split_slots(t) for t in self.templates]
@@ -138,7 +138,7 @@ class TemplateRecipe:
     def fill(self, b: Batch, rng: np.random.Generator) -> Filled:
         n = len(b.acct)
         nv = len(self.templates)
-        epoch = int(b.day // b.epoch_days)
+        epoch = int(b.day // self.epoch_days)
         off = self.acct_offset[b.acct] + epoch * self.drift
         v = (off + rng.integers(0, max(1, self.span), size=n)) % nv
         which = np.searchsorted(self._xw, rng.random(n), side="right").clip(0, len(self.x_pools) - 1)

@@ -145,14 +145,20 @@ def _parse(raw: dict[str, Any], src: str) -> Scenario:
         )
     if not labs:
         raise ConfigError(f"scenario {src}: at least one lab is required")
+    import dataclasses as dc
+
+    from distillguard.sim.campaigns import DEFAULT_KNOBS
     from distillguard.sim.personas import PERSONAS
     from distillguard.sim.templates import ATTACK_FAMILIES
+
+    persona_fields = {f.name for f in dc.fields(next(iter(PERSONAS.values())))} - {"name"}
 
     personas = []
     for name, p in (_req(raw, "personas", "top level") or {}).items():
         if name not in PERSONAS:
             raise ConfigError(f"scenario {src}: unknown persona '{name}' (known: {sorted(PERSONAS)})")
         p = dict(p)
+        _check_keys(p, persona_fields | {"accounts", "events"}, f"personas.{name}")
         acc = float(p.pop("accounts"))
         ev = float(p.pop("events"))
         personas.append(PersonaSpec(name, acc, ev, p))
@@ -160,6 +166,8 @@ def _parse(raw: dict[str, Any], src: str) -> Scenario:
     for name, c in (raw.get("campaigns") or {}).items():
         w = f"campaigns.{name}"
         c = dict(c)
+        _check_keys(c, set(DEFAULT_KNOBS) | {"actor", "accounts", "events", "families", "roles",
+                                              "resellers", "presence"}, w)
         fams = {str(k): float(v) for k, v in _req(c, "families", w).items()}
         for f in fams:
             if f not in ATTACK_FAMILIES:
