@@ -168,6 +168,9 @@ def match(
     output: Path | None = typer.Option(None, "--output", "-o",
                                        help="Where to write the updated accounts.csv "
                                        "(default: the scan directory)."),
+    sketches: bool = typer.Option(True, "--sketches/--no-sketches",
+                                  help="Also match template sketches (fuzzy; re-reads "
+                                  "prompt text to rebuild skeletons)."),
 ) -> None:
     """Apply partners' indicators to a scan: boosts scores, adds reasons, rewrites
     accounts.csv (with share_boost and share_reasons columns)."""
@@ -181,10 +184,15 @@ def match(
 
     try:
         ring = load_keyring(keyring)
-        lab = load_lab(input_dir)
+        lab = load_lab(input_dir, with_prompts=sketches)
         st = IndicatorStore(store)
+        sk = None
+        if sketches:
+            from distillguard.share.sketch import family_skeletons
+
+            sk = family_skeletons(lab.prompts, lab.events.get_column("template_id").drop_nulls())
         boosts = match_indicators(lab.events, lab.accounts, st, keyring=ring,
-                                  identity=identity or None)
+                                  identity=identity or None, skeletons=sk)
         scan = pl.read_csv(scan_dir / "accounts.csv", infer_schema_length=0)
         updated = apply_boosts(scan, boosts)
         out = (output or scan_dir) / "accounts.csv"
