@@ -20,8 +20,9 @@ import polars as pl
 import pyarrow as pa
 
 from distillguard.aggregate.features import account_features, reduce_sample
-from distillguard.aggregate.templates import TemplateConfig, family_label, resolve_templates
+from distillguard.aggregate.templates import TemplateConfig, resolve_templates
 from distillguard.enrich import INPUT_COLUMNS, enrich_frame
+from distillguard.graph import GraphConfig, LinkResult, link_accounts, summarize_campaigns
 from distillguard.ingest import ValidationReport, iter_event_batches, open_dataset, read_table
 from distillguard.scoring import Calibration, reasons, score_accounts
 from distillguard.signals.registry import DetectionConfig, load_config
@@ -45,6 +46,7 @@ class ScanResult:
     config: DetectionConfig
     timings: dict[str, float] = field(default_factory=dict)
     n_events: int = 0
+    link: LinkResult | None = None  # clusters and account graph, for the report's network view
 
 
 def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, strict: bool,
@@ -76,61 +78,70 @@ def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, str
     return pl.concat(narrow, rechunk=False), reduce_sample(pl.concat(samples))
 
 
-def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFrame
-               ) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFrame,
+               releases: pl.DataFrame | None = None, *, watchlist: Path | None = None,
+               graph_config: GraphConfig | None = None,
+               ) -> tuple[pl.DataFrame, list[dict[str, Any]], LinkResult]:
     """THE graph seam: account linking after part-1 scoring.
 
-    Input: the stage-1 ``events`` frame, canonical ``accounts``, and ``scored`` (at least
-    ``account_id, score, flagged`` plus ``top_template``). Output: ``scored`` with
-    ``cluster_id`` (and possibly updated ``score``/``flagged``), and campaign dicts.
+    Calls :func:`distillguard.graph.link_accounts` with the stage-1 ``events`` frame, the
+    canonical ``accounts`` and part-1 ``score``/``flagged``, then
+    :func:`~distillguard.graph.summarize_campaigns` for ``campaigns.json``.
 
-    For now a simple grouping: flagged accounts whose dominant template family is the same
-    form one cluster (a campaign stub). ``distillguard.graph.link_accounts`` replaces this.
+    Returns ``scored`` with ``score``/``flagged``/``cluster_id`` replaced by the linked
+    values and ``score_part1``, ``flagged_part1``, ``link_reasons`` added (so readers see
+    what linking added), the campaign dicts, and the ``LinkResult`` (for the report).
+
+    ``flagged`` after propagation: linking keeps part 1's label-free operating point. The
+    threshold is the lowest score part 1 flagged (part 1 picked it from the score
+    distribution to hit a target FPR without labels); an account is flagged when part 1
+    flagged it or its propagated score reaches that threshold. Propagation only raises
+    scores (``max(own, evidence x tie)``), so part-1 verdicts are never withdrawn.
     """
-    flagged = scored.filter(pl.col("flagged") & pl.col("top_template").is_not_null())
-    groups = (
-        flagged.group_by("top_template")
-        .agg(pl.col("account_id"), pl.col("score").mean().alias("group_score"))
-        .filter(pl.col("account_id").list.len() >= 2)
-        .sort("group_score", "top_template", descending=[True, False])
+    res = link_accounts(events, accounts, scored.select("account_id", "score", "flagged"),
+                        config=graph_config, watchlist=watchlist)
+    campaigns = summarize_campaigns(res, events, accounts, releases)
+    linked = res.accounts.select(
+        "account_id", pl.col("cluster_id").alias("_cid"), pl.col("score").alias("_score"),
+        pl.col("flagged").alias("_flagged"), "link_reasons",
     )
-    cid = groups.select(
-        pl.col("account_id"),
-        pl.col("top_template").map_elements(lambda t: f"C-{family_label(t)}",
-                                            return_dtype=pl.String).alias("cluster_id"),
-    ).explode("account_id")
-    out = scored.join(cid, on="account_id", how="left").with_columns(
-        pl.col("cluster_id").fill_null("")
-    )
-    campaigns: list[dict[str, Any]] = []
-    if groups.height:
-        stats = (
-            events.join(cid, on="account_id", how="inner")
-            .group_by("cluster_id")
-            .agg(pl.col("ts").min().alias("first_seen"), pl.col("ts").max().alias("last_seen"),
-                 pl.len().alias("n_events"), pl.col("output_tokens").sum().alias("tokens"),
-                 pl.col("model").cast(pl.String).value_counts(sort=True).first()
-                 .struct.field("model").alias("top_model"))
+    out = (
+        scored.join(linked, on="account_id", how="left", maintain_order="left")
+        .with_columns(pl.col("score").alias("score_part1"),
+                      pl.col("flagged").alias("flagged_part1"))
+        .with_columns(
+            # max() guards against a missing row (an account the graph never saw)
+            pl.max_horizontal("score", pl.col("_score").fill_null(0.0)).clip(0.0, 1.0)
+            .alias("score"),
+            (pl.col("flagged") | pl.col("_flagged").fill_null(False)).alias("flagged"),
+            pl.col("_cid").fill_null("").alias("cluster_id"),
+            pl.col("link_reasons").fill_null(""),
         )
-        for g in groups.iter_rows(named=True):
-            c = f"C-{family_label(g['top_template'])}"
-            st = stats.filter(pl.col("cluster_id") == c).row(0, named=True)
-            accts = sorted(g["account_id"])
-            campaigns.append({
-                "campaign_id": c,
-                "accounts": accts,
-                "first_seen": st["first_seen"].isoformat(),
-                "last_seen": st["last_seen"].isoformat(),
-                "n_events": int(st["n_events"]),
-                "score": round(float(g["group_score"]), 6),
-                "summary": (f"{len(accts)} flagged accounts sharing template family "
-                            f"{family_label(g['top_template'])}; {st['n_events']:,} requests, "
-                            f"{st['tokens']:,} output tokens harvested, mostly {st['top_model']}"),
-                "template_family": family_label(g["top_template"]),
-                "output_tokens": int(st["tokens"]),
-                "top_model": st["top_model"],
-            })
-    return out, campaigns
+        .drop("_cid", "_score", "_flagged")
+    )
+    return out, campaigns, res
+
+
+def merge_reasons(part1: pl.Series, linked: pl.DataFrame) -> pl.Series:
+    """Part-1 reasons, then the linking sentence where linking matters for the verdict.
+
+    The linking sentence (cluster, tie strength, shared entities with counts) is appended
+    for flagged accounts and for accounts whose score linking raised; an account that
+    linking alone flagged thus always carries concrete evidence.
+    """
+    df = linked.select(
+        part1.alias("_p1"), "link_reasons", "flagged",
+        (pl.col("score") > pl.col("score_part1") + 1e-9).alias("_raised"),
+    )
+    show = (pl.col("flagged") | pl.col("_raised")) & (pl.col("link_reasons") != "")
+    p1 = pl.when(pl.col("_p1").is_in(["", "no distillation evidence"]) & show) \
+        .then(pl.lit("")).otherwise(pl.col("_p1"))
+    return df.select(
+        pl.when(show & (p1 != "")).then(pl.concat_str([p1, pl.lit("; linked: "),
+                                                       pl.col("link_reasons")]))
+        .when(show).then(pl.concat_str([pl.lit("linked: "), pl.col("link_reasons")]))
+        .otherwise(pl.col("_p1")).alias("reasons")
+    ).to_series()
 
 
 def run_scan(
@@ -142,8 +153,14 @@ def run_scan(
     quarantine: str | Path | None = None,
     on_rows: Callable[[int], None] | None = None,
     template_config: TemplateConfig | None = None,
+    watchlist: str | Path | None = None,
+    graph_config: GraphConfig | None = None,
 ) -> ScanResult:
-    """Scan one dataset directory. Never reads ``labels.*``."""
+    """Scan one dataset directory. Never reads ``labels.*``.
+
+    ``watchlist``: YAML/JSON file of known actors' indicators; campaigns whose
+    infrastructure matches are attributed (see ``docs/linking.md``).
+    """
     cfg = config or load_config(config_path)
     t: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -175,18 +192,24 @@ def run_scan(
     t4 = time.perf_counter()
     scored, cal = score_accounts(features, cfg)
     merged = pl.concat([features, scored.drop("account_id")], how="horizontal")
-    linked, campaigns = link_stage(events, accounts, merged)
-    why = reasons(linked, linked, cfg, only=pl.col("score").ge(0.2).or_(pl.col("flagged"))
-                  .pipe(lambda e: linked.select(e).to_series()))
-    linked = linked.with_columns(why)
-    t["score+link"] = time.perf_counter() - t4
+    t["score"] = time.perf_counter() - t4
+    t5 = time.perf_counter()
+    linked, campaigns, link = link_stage(
+        events, accounts, merged, releases,
+        watchlist=Path(watchlist) if watchlist is not None else None, graph_config=graph_config)
+    t["link"] = time.perf_counter() - t5
+    t6 = time.perf_counter()
+    want = linked.select(pl.col("score").ge(0.2) | pl.col("flagged")).to_series()
+    linked = linked.with_columns(merge_reasons(reasons(linked, linked, cfg, only=want), linked))
+    t["reasons"] = time.perf_counter() - t6
     t["total"] = time.perf_counter() - t0
     return ScanResult(linked, campaigns, events, families, samples, releases, cal, report,
-                      cfg, t, events.height)
+                      cfg, t, events.height, link)
 
 
 #: Columns written first in accounts.csv (the contract), then features.
-LEAD_COLUMNS = ("account_id", "score", "flagged", "cluster_id", "reasons")
+LEAD_COLUMNS = ("account_id", "score", "flagged", "cluster_id", "reasons", "score_part1",
+                "flagged_part1", "link_reasons")
 
 
 def write_outputs(result: ScanResult, out_dir: str | Path) -> dict[str, Path]:

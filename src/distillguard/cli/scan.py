@@ -20,12 +20,15 @@ def scan(
     strict: bool = typer.Option(False, "--strict", help="Stop (exit 1) at the first bad row."),
     quarantine: Path | None = typer.Option(None, "--quarantine", metavar="DIR",
                                            help="Write bad rows to DIR/<table>.quarantine.jsonl."),
+    watchlist: Path | None = typer.Option(None, "--watchlist", metavar="FILE",
+                                          help="YAML/JSON watch-list of known actors' "
+                                          "indicators; matching campaigns are attributed."),
 ) -> None:
     """Score every account for adversarial distillation and explain the verdicts.
 
     Bad rows are counted, reported and skipped (the rest is scored) unless --strict.
     Never reads labels.*. Exit codes: 0 ok; 1 --strict saw a bad row or a required column
-    is missing; 3 unreadable input; 4 invalid config.
+    is missing; 3 unreadable input; 4 invalid config (or watch-list).
     """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -51,7 +54,7 @@ def scan(
                       + unit), TimeElapsedColumn(), console=err, transient=True) as bar:
             task = bar.add_task("events", total=total if unit == "rows" else None)
             result = run_scan(input_dir, config=cfg, strict=strict, quarantine=quarantine,
-                              on_rows=lambda n: bar.advance(task, n))
+                              on_rows=lambda n: bar.advance(task, n), watchlist=watchlist)
         paths = write_outputs(result, output)
     except StrictModeError as exc:
         err.print(f"[bold red]bad row (--strict):[/] {exc}")

@@ -16,12 +16,16 @@ if TYPE_CHECKING:
 
 TOP_ACCOUNTS = 50
 TOP_FAMILIES = 15
+#: Campaigns drawn in full (network, timeline, infrastructure); the rest are table rows.
+DETAILED_CAMPAIGNS = 10
 CSS = """body{font-family:system-ui,sans-serif;margin:24px;max-width:1100px;color:#222}
 table{border-collapse:collapse;font-size:12px;width:100%}td,th{border:1px solid #ddd;
 padding:4px;vertical-align:top;text-align:left}th{background:#f4f4f4}h2{margin-top:32px}
 .num{text-align:right}.ex{font-family:monospace;font-size:11px;color:#444;max-width:420px}
 .kpi{display:inline-block;margin-right:24px;padding:8px 12px;background:#f4f6fa}
-.kpi b{font-size:20px;display:block}"""
+.kpi b{font-size:20px;display:block}section.campaign{border-top:1px solid #ccc;margin-top:16px}
+.net,.timeline{display:inline-block;vertical-align:top;margin-right:12px}
+table.infra{width:auto}"""
 
 
 def _traffic(result: ScanResult) -> str:
@@ -86,11 +90,14 @@ def _families(result: ScanResult) -> str:
 
 def _accounts(result: ScanResult) -> str:
     top = result.accounts.sort("score", descending=True).head(TOP_ACCOUNTS)
+    p1 = "score_part1" in top.columns
     rows = [f"<tr><td>{escape(r['account_id'])}</td><td class=num>{r['score']:.3f}</td>"
+            f"<td class=num>{r['score_part1'] if p1 else r['score']:.3f}</td>"
             f"<td>{'yes' if r['flagged'] else ''}</td><td>{escape(r['cluster_id'] or '')}</td>"
             f"<td class=num>{r['n_events']:,}</td><td>{escape(r['reasons'] or '')}</td></tr>"
             for r in top.iter_rows(named=True)]
-    return ("<table><tr><th>account</th><th>score</th><th>flagged</th><th>cluster</th>"
+    return ("<table><tr><th>account</th><th>score</th><th>part-1 score</th><th>flagged</th>"
+            "<th>cluster</th>"
             "<th>requests</th><th>reasons</th></tr>" + "".join(rows) + "</table>")
 
 
@@ -101,8 +108,29 @@ def _campaigns(result: ScanResult) -> str:
             f"<td class=num>{c['n_events']:,}</td><td>{escape(c['first_seen'][:16])} → "
             f"{escape(c['last_seen'][:16])}</td><td>{escape(c['summary'])}</td></tr>"
             for c in result.campaigns[:30]]
-    return ("<table><tr><th>campaign</th><th>accounts</th><th>requests</th><th>seen</th>"
-            "<th>summary</th></tr>" + "".join(rows) + "</table>")
+    table = ("<table><tr><th>campaign</th><th>accounts</th><th>requests</th><th>seen</th>"
+             "<th>summary</th></tr>" + "".join(rows) + "</table>")
+    return table + _campaign_details(result)
+
+
+def _campaign_details(result: ScanResult) -> str:
+    """Per campaign: network picture, daily timeline with releases, infrastructure table.
+
+    Drawn by the graph package's renderer from the linking result; without one (a scan
+    result built by hand) only the table above is shown.
+    """
+    if result.link is None:
+        return ""
+    from distillguard.graph.render import campaign_section_html
+
+    top = result.campaigns[:DETAILED_CAMPAIGNS]
+    legend = ("<p>Network: red = flagged by part 1, orange = raised by linking, grey = not "
+              "flagged (e.g. honest customers of the same proxy pool); purple ties are "
+              "behaviour (templates, system prompts, lockstep), grey ties infrastructure.</p>")
+    more = (f"<p>{len(result.campaigns) - len(top)} more campaign(s) in campaigns.json.</p>"
+            if len(result.campaigns) > len(top) else "")
+    return legend + "".join(campaign_section_html(result.link, c, result.events, result.releases)
+                            for c in top) + more
 
 
 def _quality(result: ScanResult) -> str:
