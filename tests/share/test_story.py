@@ -9,7 +9,7 @@ from distillguard.share.story import run_story
 
 def test_three_lab_story_runs_and_nothing_raw_crosses_the_wire(tiny_world: Path,
                                                                 tmp_path: Path) -> None:
-    res = run_story(tiny_world, tmp_path / "story", days=(10, 28))
+    res = run_story(tiny_world, tmp_path / "story", days=(10, 28), fine_hours=96)
     assert res.published > 0 and res.wire_bodies > 0 and res.wire_bytes > 1000
     assert res.wire_findings == 0
     labels = pl.concat([pl.read_parquet(tiny_world / lab / "labels.parquet")

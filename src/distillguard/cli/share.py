@@ -264,12 +264,16 @@ def story(
     out: Path = typer.Option(Path("distillguard-story"), "--out", help="Output directory."),
     days: str = typer.Option("3,7,14,21,28", "--days",
                              help="Checkpoints, in days since the world's first event."),
+    fine_hours: float = typer.Option(6.0, "--fine-hours",
+                                     help="Between scans, evaluate matching every N hours "
+                                     "(0: only at checkpoints)."),
 ) -> None:
     """Three labs + a local hub: time-to-detect and recall with vs without sharing, and
     a leak-guard scan of every byte that crossed the wire."""
     from distillguard.share.story import run_story
 
-    res = run_story(world, out, days=[float(d) for d in days.split(",") if d.strip()])
+    res = run_story(world, out, days=[float(d) for d in days.split(",") if d.strip()],
+                    fine_hours=fine_hours or None)
     typer.echo(res.markdown())
     typer.echo(f"-> {out / 'story.md'}")
     if res.wire_findings:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -69,8 +70,16 @@ def _prefix(src: Path, dst: Path, cutoff: Any) -> None:
 
 
 def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3, 7, 14, 21, 28),
-              policy: Policy | None = None) -> StoryResult:
-    """Run the story on a ``simulate --labs 3`` world; writes ``story.md`` into ``out``."""
+              policy: Policy | None = None, fine_hours: float | None = 6.0) -> StoryResult:
+    """Run the story on a ``simulate --labs 3`` world; writes ``story.md`` into ``out``.
+
+    Scans (and publications) happen at the ``days`` checkpoints. With ``fine_hours``,
+    matching -- which is cheap and runs at ingest in a deployment -- is also evaluated
+    every ``fine_hours`` between checkpoints, against the indicators pulled at the last
+    checkpoint and the lab's last scan (stale scores, as between two real scans); it uses
+    only per-event skeleton ids, never family ids resolved with future traffic. "Without
+    sharing" flags change only at scans.
+    """
     from distillguard.exchange import admin
     from distillguard.exchange.app import create_app
     from distillguard.exchange.server import start_in_thread
@@ -109,6 +118,7 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     t0 = min(pl.scan_parquet(world / lab / "events.parquet").select(pl.col("ts").min())
              .collect().item() for lab in labs)
     flags: list[pl.DataFrame] = []
+    history: dict[str, list[tuple[Any, pl.DataFrame, Path]]] = {lab: [] for lab in labs}
     guards: dict[str, LeakGuard] = {}
     published = 0
     try:
@@ -141,11 +151,16 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
                                           identity=ident[lab])
                 base = res.accounts.select("account_id", "score", "flagged", "reasons")
                 shared = apply_boosts(base, boosts)
-                flags.append(base.select("account_id", pl.col("flagged").alias("without"))
-                             .join(shared.select("account_id", pl.col("flagged").alias("with")),
-                                   on="account_id")
-                             .with_columns(pl.lit(lab).alias("lab"),
-                                           pl.lit(cutoff).alias("at")))
+                flags.append(_flag_rows(base, shared, lab, cutoff))
+                snap = out / lab / f"indicators-day{day:g}.db"
+                snap.unlink(missing_ok=True)
+                with sqlite3.connect(snap) as dst:
+                    stores[lab].db.backup(dst)
+                history[lab].append((cutoff, base, snap))
+        if fine_hours:
+            for lab in labs:
+                flags += _fine(step[lab][0].events, step[lab][1], history[lab], ring,
+                               ident[lab], lab, fine_hours)
         texts = capture.texts()
         findings = sum(len(g.scan(t)) for t in texts for g in guards.values())
     finally:
@@ -160,6 +175,34 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     (out / "story.md").write_text(result.markdown() + "\n", encoding="utf-8")
     table.write_csv(out / "story.csv")
     return result
+
+
+def _flag_rows(base: pl.DataFrame, shared: pl.DataFrame, lab: str, at: Any) -> pl.DataFrame:
+    return (base.select("account_id", pl.col("flagged").alias("without"))
+            .join(shared.select("account_id", pl.col("flagged").alias("with")), on="account_id")
+            .with_columns(pl.lit(lab).alias("lab"), pl.lit(at).alias("at")))
+
+
+def _fine(events: pl.DataFrame, accounts: pl.DataFrame,
+          history: Sequence[tuple[Any, pl.DataFrame, Path]], ring: Any, identity: str,
+          lab: str, hours: float) -> list[pl.DataFrame]:
+    from distillguard.share.match import apply_boosts, match_indicators
+    from distillguard.share.store import IndicatorStore
+
+    ev_all = events.drop([c for c in ("template_id",) if c in events.columns])
+    out = []
+    for (at, base, snap), (nxt, _, _) in zip(history, history[1:], strict=False):
+        st = IndicatorStore(snap)
+        try:
+            t = at + timedelta(hours=hours)
+            while t < nxt:
+                ev = ev_all.filter(pl.col("ts") <= t)
+                boosts = match_indicators(ev, accounts, st, keyring=ring, identity=identity)
+                out.append(_flag_rows(base, apply_boosts(base, boosts), lab, t))
+                t += timedelta(hours=hours)
+        finally:
+            st.close()
+    return out
 
 
 def _score(world: Path, labs: Sequence[str], flags: pl.DataFrame) -> pl.DataFrame:
