@@ -10,9 +10,10 @@ compact transcription of them (``_schema.py``: required properties, JSON types,
 identifier formats); ``deep=True`` adds a ``stix2.parse`` round trip. ``SCHEMA_MODE``
 says which path is active.
 
-Cost: the MUST checks took ~0.6 ms per indicator (ANTLR pattern parsing, dateutil);
-two behaviour-preserving memos below bring that to ~50 us. SHOULD checks only produce
-warnings and are skipped unless asked for.
+Cost: the MUST checks took ~0.6 ms per indicator (ANTLR pattern parsing, dateutil,
+strptime); behaviour-preserving memos below (pure functions of one string) and a check
+runner without the validator's per-call ``TypeError`` probing bring that to ~25 us.
+SHOULD checks only produce warnings and are skipped unless asked for.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -82,11 +83,48 @@ class _MemoDateutil:
 if not isinstance(_musts21.parser, _MemoDateutil):
     _musts21.parser = _MemoDateutil(_musts21.parser)
 
+# ``timestamp_compare`` (modified >= created, valid_until > valid_from, ...) turns both
+# strings into datetimes with two ``strptime`` attempts each, ~25 us per object.
+# ``datetime_from_str`` is a pure function of its string (it returns a datetime, or the
+# string itself when neither format fits), and ``compare`` only calls it with strings,
+# so memoising it returns identical values.
+if not hasattr(_musts21.datetime_from_str, "cache_info"):
+    _musts21.datetime_from_str = functools.lru_cache(maxsize=65_536)(_musts21.datetime_from_str)
+
 _OPTS: Final = _options(False)
+
+
+def _bind(check: Any) -> Any:
+    """The check as a one-argument callable. ``_iter_errors_custom`` calls every check
+    with the object alone and, when that raises ``TypeError``, again with the options:
+    a raised and caught exception per two-argument check per object. Binding the options
+    once up front calls exactly the same function with exactly the same arguments."""
+    code = getattr(check, "__code__", None)
+    if code is not None and code.co_argcount == 2 and not code.co_flags & 0x04:  # no *args
+        return functools.partial(check, options=_OPTS)
+    return check
+
+
+def _iter_errors(instance: Mapping[str, Any], checks: list[Any]) -> Any:
+    """``stix2validator.validator._iter_errors_custom`` with the checks pre-bound:
+    same checks, same order, same recursion into embedded STIX objects."""
+    for check in checks:
+        result = check(instance)
+        if isinstance(result, Iterable):
+            yield from result
+        elif result is not None:
+            yield result
+    for field in instance:
+        if type(instance[field]) is list:
+            for child in instance[field]:
+                if _v._is_stix_obj(child):
+                    yield from _iter_errors(child, checks)
+
+
 _MUSTS: Final = _v._get_musts(_OPTS)
 _SHOULDS: Final = _v._get_shoulds(_OPTS)
-_PATTERN_MUSTS: Final = [f for f in _MUSTS if f.__name__ == "patterns"]
-_OTHER_MUSTS: Final = [f for f in _MUSTS if f.__name__ != "patterns"]
+_PATTERN_MUSTS: Final = [_bind(f) for f in _MUSTS if f.__name__ == "patterns"]
+_OTHER_MUSTS: Final = [_bind(f) for f in _MUSTS if f.__name__ != "patterns"]
 
 # Pattern verdict memo. Parsing a STIX pattern (ANTLR) is ~90% of validation time, and
 # the validator's pattern check depends only on the pattern's token structure, object
@@ -115,7 +153,7 @@ def _pattern_shape(obj: Mapping[str, Any]) -> tuple[str, str] | None:
 
 
 def _run(obj: Mapping[str, Any], checks: list[Any]) -> list[str]:
-    return [_v.pretty_error(e, False) for e in _v._iter_errors_custom(obj, checks, _OPTS)]
+    return [_v.pretty_error(e, False) for e in _iter_errors(obj, checks)]
 
 
 def _must_errors(obj: Mapping[str, Any]) -> list[str]:
