@@ -126,3 +126,13 @@ def test_apply_boosts_lifts_scores_and_flags_at_the_scan_operating_point() -> No
     assert out["flagged"].to_list() == [True, True, False]
     assert out["reasons"].to_list() == ["x; r1", "r2", ""]
     assert abs(out["score"][1] - (1 - 0.7 * 0.1)) < 1e-9
+
+
+def test_without_a_keyring_only_raw_infrastructure_matches(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("DISTILLGUARD_KEYRING", raising=False)
+    st = _store()
+    events, accounts = _my_lab()
+    out = match_indicators(events, accounts, st)
+    hit = out.filter(pl.col("share_boost") > 0)
+    assert hit.height > 0
+    assert set(hit["share_reasons"]) == {"IP block matches an indicator published by 1 other member"}

@@ -149,11 +149,14 @@ def match_indicators(
     accounts: pl.DataFrame,
     store: IndicatorStore,
     *,
-    keyring: KeyRing,
+    keyring: KeyRing | None = None,
     identity: str | None = None,
     skeletons: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``account_id, share_boost (0..1), share_reasons`` for every account in ``accounts``.
+
+    ``keyring`` defaults to the file named by ``$DISTILLGUARD_KEYRING``; without any
+    keyring only raw (policy-allowed infrastructure) indicators can match.
 
     ``events``: the stage-1 frame (``account_id``, ``client_ip``, ``template_id`` and/or
     ``tpl_head``/``tpl_tail``); ``accounts``: canonical accounts; ``identity``: this lab's
@@ -161,9 +164,21 @@ def match_indicators(
     ``template_id, skeleton`` text of the lab's families for fuzzy (sketch) matching.
     """
     base = accounts.select(pl.col("account_id").cast(pl.String)).unique()
+    keyring = keyring if keyring is not None else default_keyring()
     evidence, ind = match_evidence(events, accounts, store, keyring=keyring,
                                    identity=identity, skeletons=skeletons)
     return _combine(base, evidence, ind)
+
+
+def default_keyring() -> KeyRing:
+    """The keyring in ``$DISTILLGUARD_KEYRING``, else a throwaway one (matches nothing
+    keyed: its random key shares no hash with any partner)."""
+    import os
+
+    from distillguard.share.keys import load_keyring, new_keyring
+
+    path = os.environ.get("DISTILLGUARD_KEYRING")
+    return load_keyring(path) if path else new_keyring("none", ["none"])
 
 
 def match_evidence(
