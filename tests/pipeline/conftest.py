@@ -22,3 +22,13 @@ def tiny_scan(tiny_world: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("scan")
     write_outputs(result, out)
     return result, out
+
+
+@pytest.fixture(scope="session")
+def proxy_scan(tmp_path_factory: pytest.TempPathFactory):
+    """The tiny world plus the operation's quiet accounts and honest customers of its
+    proxy pool (same exits and client), scanned once."""
+    from distillguard.pipeline import run_scan
+
+    world = write_tiny_world(tmp_path_factory.mktemp("proxy") / "world", proxy_pool=True)
+    return run_scan(world), world

@@ -68,8 +68,16 @@ def _rows(rng: np.random.Generator, acct: str, n: int, *, prompts: list[str], ho
     return rows
 
 
-def build_tiny_world(seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """``(events, accounts, releases, labels)`` frames."""
+def build_tiny_world(seed: int = 0, *, proxy_pool: bool = False
+                     ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``(events, accounts, releases, labels)`` frames.
+
+    ``proxy_pool``: also add the operation's quiet accounts (``quiet-*``: a handful of
+    requests each, mostly ordinary chat with a few of the operation's template prompts,
+    same exits and client) and honest customers of the same proxy pool (``resold-*``:
+    ordinary chat through the operation's exits and client): what linking must raise
+    and what it must leave alone.
+    """
     rng = np.random.default_rng(seed)
     rows: list[dict] = []
     accts: list[dict] = []
@@ -110,6 +118,22 @@ def build_tiny_world(seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
         rows += _rows(rng, aid, int(rng.integers(150, 400)), prompts=tmpl, hours=(0, 24),
                       ua="python-requests/2.31", max_tokens=8192, temp=0.8, out_mean=1500,
                       ip=f"100.64.0.{i % 5}", new_model_share=0.6)
+    if proxy_pool:
+        for i in range(6):
+            aid = f"quiet-{i:03d}"
+            account(aid, START - dt.timedelta(days=60 + i), "free", "distillation",
+                    "low_and_slow", "camp-A")
+            kw = dict(hours=(8, 23), ua="python-requests/2.31", max_tokens=None, temp=0.7,
+                      out_mean=250, ip=f"100.64.0.{i % 5}")
+            rows += _rows(rng, aid, 12, prompts=[COT_TEMPLATE], **kw)  # type: ignore[arg-type]
+            rows += _rows(rng, aid, 4, prompts=CHAT, **kw)  # type: ignore[arg-type]
+        for i in range(6):
+            aid = f"resold-{i:03d}"
+            account(aid, START - dt.timedelta(days=int(rng.integers(30, 400))), "free", "benign",
+                    "resold_customer")
+            rows += _rows(rng, aid, int(rng.integers(10, 30)), prompts=CHAT, hours=(8, 23),
+                          ua="python-requests/2.31", max_tokens=None, temp=0.7, out_mean=250,
+                          ip=f"100.64.0.{i % 5}")
     ev = pl.DataFrame(rows, infer_schema_length=None).sort("ts").with_row_index("i")
     ev = ev.with_columns((pl.lit("e") + pl.col("i").cast(pl.String).str.zfill(7)).alias("event_id")
                          ).drop("i").with_columns(
@@ -123,9 +147,9 @@ def build_tiny_world(seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
     return ev, acc, rel, pl.DataFrame(labels, infer_schema_length=None)
 
 
-def write_tiny_world(path: Path, seed: int = 0) -> Path:
+def write_tiny_world(path: Path, seed: int = 0, *, proxy_pool: bool = False) -> Path:
     path.mkdir(parents=True, exist_ok=True)
-    ev, acc, rel, lab = build_tiny_world(seed)
+    ev, acc, rel, lab = build_tiny_world(seed, proxy_pool=proxy_pool)
     ev.write_parquet(path / "events.parquet")
     acc.write_parquet(path / "accounts.parquet")
     rel.write_parquet(path / "releases.parquet")

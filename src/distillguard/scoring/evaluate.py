@@ -82,6 +82,11 @@ def evaluate_scan(world: str | Path, scan_dir: str | Path, *, baselines: bool = 
     scan = pl.read_csv(scan_dir / "accounts.csv", schema_overrides={"account_id": pl.String})
     result: dict[str, Any] = {"world": str(world), "detectors": {}}
     result["detectors"]["distillguard"] = metrics_for(scan, labels)
+    if {"score_part1", "flagged_part1"} <= set(scan.columns):
+        # the same scan before account linking: what the graph stage added
+        part1 = scan.select("account_id", pl.col("score_part1").alias("score"),
+                            pl.col("flagged_part1").alias("flagged"))
+        result["detectors"]["part1_only"] = metrics_for(part1, labels)
     if baselines:
         from distillguard.baselines import prada_scores, rate_limit_scores
 
