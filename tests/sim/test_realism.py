@@ -196,3 +196,18 @@ def test_low_and_slow_accounts_stay_under_rate_limits(world_frames: dict[str, pl
     # while bursty dedicated accounts send far more per account-day
     ded = j.filter(pl.col("persona") == "hydra_dedicated").group_by("account_id", pl.col("ts").dt.date()).len()["len"]
     assert ded.median() > 2 * per_day.median()
+
+
+def test_sign_up_bursts_for_resellers_and_for_classes_not_for_the_public(world_frames: dict[str, pl.DataFrame]) -> None:
+    acc = world_frames["accounts"].join(world_frames["labels"], on="account_id").sort("created_at")
+    t = acc["created_at"].dt.epoch("s").to_numpy()
+    import numpy as np
+
+    # accounts created within 30 minutes of at least two other accounts
+    lo = np.searchsorted(t, t - 1800)
+    hi = np.searchsorted(t, t + 1800, side="right")
+    acc = acc.with_columns(pl.Series("burst", (hi - lo) >= 3))
+    share = dict(acc.group_by("persona").agg(pl.col("burst").mean()).iter_rows())
+    assert share["casual_chat"] < 0.1
+    assert share["hydra_dedicated"] > max(0.25, 4 * share["casual_chat"])
+    assert share["education"] > 2 * share["casual_chat"]  # a class signing up together
