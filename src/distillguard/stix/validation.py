@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import GeneratorType
 from typing import Any, Final
 
 import stix2
@@ -110,7 +111,7 @@ def _iter_errors(instance: Mapping[str, Any], checks: list[Any]) -> Any:
     same checks, same order, same recursion into embedded STIX objects."""
     for check in checks:
         result = check(instance)
-        if isinstance(result, Iterable):
+        if type(result) is GeneratorType or isinstance(result, Iterable):  # (skip ABC check)
             yield from result
         elif result is not None:
             yield result

@@ -25,7 +25,7 @@ from distillguard.exchange.routes._params import (
     parse_filter,
     valid_id,
 )
-from distillguard.exchange.store.base import AddOutcome, Member, ObjectPage
+from distillguard.exchange.store.base import AddOutcome, Member, ObjectPage, PublishRecord
 
 router = APIRouter()
 
@@ -139,37 +139,43 @@ def _parse_envelope(raw: bytes) -> list[Any]:
 def _publish(hub: Hub, member: Member, collection_id: str, objs: list[Any]) -> dict[str, Any]:
     request_ts = now_ts()
     good, bad = prepare(objs)
-    outcomes: list[AddOutcome] = []
-    added = 0
-    if good:
-        outcomes, added = hub.store.add_objects(collection_id, member.id, good)
-    successes = [{"id": o.stix_id, "version": o.version} for o in outcomes if o.ok]
-    failures = [
-        {"id": o.stix_id, "version": o.version, "message": o.message} for o in outcomes if not o.ok
-    ] + [{"id": r.stix_id, "version": r.version, "message": r.message} for r in bad]
-    status = {
-        "id": str(uuid.uuid4()),
-        "status": "complete",
-        "request_timestamp": request_ts,
-        "total_count": len(objs),
-        "success_count": len(successes),
-        "successes": successes,
-        "failure_count": len(failures),
-        "failures": failures,
-        "pending_count": 0,
-        "pendings": [],
-    }
-    hub.store.save_status(status["id"], member.id, orjson.dumps(status).decode())
-    audit.record(
-        hub.store,
-        member,
-        "objects.publish",
-        collection_id,
-        status_id=status["id"],
-        stored=added,
-        failed=len(failures),
-        ids=[s["id"] for s in successes[:50]],
-    )
+    status: dict[str, Any] = {}
+
+    def record(outcomes: list[AddOutcome], added: int) -> PublishRecord:
+        # Called inside the store's transaction, so the status resource and the audit
+        # entry commit together with the objects (one commit per request).
+        successes = [{"id": o.stix_id, "version": o.version} for o in outcomes if o.ok]
+        failures = [
+            {"id": o.stix_id, "version": o.version, "message": o.message}
+            for o in outcomes
+            if not o.ok
+        ] + [{"id": r.stix_id, "version": r.version, "message": r.message} for r in bad]
+        status.clear()
+        status.update(
+            {
+                "id": str(uuid.uuid4()),
+                "status": "complete",
+                "request_timestamp": request_ts,
+                "total_count": len(objs),
+                "success_count": len(successes),
+                "successes": successes,
+                "failure_count": len(failures),
+                "failures": failures,
+                "pending_count": 0,
+                "pendings": [],
+            }
+        )
+        detail = {
+            "status_id": status["id"],
+            "stored": added,
+            "failed": len(failures),
+            "ids": [s["id"] for s in successes[:50]],
+        }
+        return PublishRecord(
+            status["id"], orjson.dumps(status).decode(), "objects.publish", detail
+        )
+
+    _outcomes, added = hub.store.publish(collection_id, member.id, good, record)
     if added:
         hub.published(collection_id)
     return status

@@ -6,7 +6,7 @@ request objects (medallion's backends take werkzeug dicts, which we avoid).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -104,6 +104,17 @@ class AddOutcome:
 
 
 @dataclass(frozen=True)
+class PublishRecord:
+    """What a publish request leaves behind besides the objects: its TAXII status
+    resource and its audit entry, written in the same transaction as the objects."""
+
+    status_id: str
+    status_body: str
+    audit_action: str
+    audit_detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class StoredObject:
     seq: int
     stix_id: str
@@ -171,6 +182,13 @@ class HubStore(Protocol):
 
     def add_objects(
         self, collection_id: str, publisher_id: int, objects: Sequence[NewObject]
+    ) -> tuple[list[AddOutcome], int]: ...
+    def publish(
+        self,
+        collection_id: str,
+        publisher_id: int,
+        objects: Sequence[NewObject],
+        record: Callable[[list[AddOutcome], int], PublishRecord],
     ) -> tuple[list[AddOutcome], int]: ...
     def query_objects(
         self, collection_id: str, viewer: Viewer, flt: ObjectFilter, now: str

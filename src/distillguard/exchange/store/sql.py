@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,6 +60,7 @@ from distillguard.exchange.store.base import (
     NewObject,
     ObjectFilter,
     ObjectPage,
+    PublishRecord,
     SightingReport,
     StoredObject,
     Viewer,
@@ -190,6 +191,11 @@ _PG_APPEND_ONLY = [
 ]
 
 _IN_CHUNK = 500
+_OBJECT_COLUMNS: tuple[str, ...] = tuple(c.name for c in objects.columns if c.name != "seq")
+_SQLITE_INSERT_OBJECT = (
+    f"INSERT INTO objects ({', '.join(_OBJECT_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _OBJECT_COLUMNS)})"
+)
 
 
 def fmt_ts(dt: datetime) -> str:
@@ -395,108 +401,171 @@ class SqlStore:
         of an id first published by another member (nobody may revise or revoke someone
         else's object). Identical re-posts succeed without storing twice.
         """
+        return self.publish(collection_id, publisher_id, objs, None)
+
+    def publish(
+        self,
+        collection_id: str,
+        publisher_id: int,
+        objs: Sequence[NewObject],
+        record: Callable[[list[AddOutcome], int], PublishRecord] | None,
+    ) -> tuple[list[AddOutcome], int]:
+        """``add_objects`` plus the request's status resource and audit entry, all in one
+        transaction: one commit per publish request instead of three, and no window in
+        which objects are stored but their status or audit entry is not."""
         with self._write_lock:
             try:
-                return self._add_objects(collection_id, publisher_id, objs)
+                return self._publish(collection_id, publisher_id, objs, record)
             except IntegrityError:
                 # Another hub process stored one of these versions between our read and
                 # our insert; the retry sees it and reports duplicates per object.
-                return self._add_objects(collection_id, publisher_id, objs)
+                return self._publish(collection_id, publisher_id, objs, record)
+
+    def _publish(
+        self,
+        collection_id: str,
+        publisher_id: int,
+        objs: Sequence[NewObject],
+        record: Callable[[list[AddOutcome], int], PublishRecord] | None,
+    ) -> tuple[list[AddOutcome], int]:
+        with self.engine.begin() as conn:
+            outcomes, added = (
+                self._add_objects(conn, collection_id, publisher_id, objs) if objs else ([], 0)
+            )
+            if record is not None:
+                rec = record(outcomes, added)
+                now = self._now()
+                conn.execute(
+                    insert(statuses).values(
+                        id=rec.status_id, member_id=publisher_id, body=rec.status_body, created=now
+                    )
+                )
+                conn.execute(
+                    insert(audit_log).values(
+                        at=now,
+                        member_id=publisher_id,
+                        action=rec.audit_action,
+                        collection_id=collection_id,
+                        detail=orjson.dumps(rec.audit_detail).decode(),
+                    )
+                )
+        return outcomes, added
+
+    def _added_stamps(self, n: int) -> list[str]:
+        """``n`` consecutive date_added stamps (one microsecond apart, strictly after the
+        previous batch): one clock read and one strftime per second instead of per object."""
+        first = self._next_added()
+        last = first + timedelta(microseconds=n - 1)
+        self._last_added = last
+        out: list[str] = []
+        prefix_second: datetime | None = None
+        prefix = ""
+        for i in range(n):
+            t = first + timedelta(microseconds=i)
+            sec = t.replace(microsecond=0)
+            if sec != prefix_second:
+                prefix_second, prefix = sec, sec.strftime("%Y-%m-%dT%H:%M:%S.")
+            out.append(f"{prefix}{t.microsecond:06d}Z")
+        return out
 
     def _add_objects(
-        self, collection_id: str, publisher_id: int, objs: Sequence[NewObject]
+        self, conn: Any, collection_id: str, publisher_id: int, objs: Sequence[NewObject]
     ) -> tuple[list[AddOutcome], int]:
         outcomes: list[AddOutcome] = []
-        with self.engine.begin() as conn:
-            if not self._sqlite:
-                # serialise writers of one collection across hub processes
-                conn.execute(
-                    text("SELECT pg_advisory_xact_lock(hashtext(:c))"), {"c": collection_id}
-                )
-            ids = sorted({o.stix_id for o in objs})
-            # stix_id -> {version: (digest, publisher)}, plus owner
-            existing: dict[str, dict[str, str]] = {}
-            owner: dict[str, int] = {}
-            for chunk in _chunks(ids):
-                rows = conn.execute(
-                    select(
-                        objects.c.stix_id, objects.c.version, objects.c.digest, objects.c.publisher_id
-                    ).where(objects.c.collection_id == collection_id, objects.c.stix_id.in_(chunk))
-                )
-                for r in rows:
-                    existing.setdefault(r.stix_id, {})[r.version] = r.digest
-                    owner.setdefault(r.stix_id, int(r.publisher_id))
-            to_insert: list[dict[str, Any]] = []
-            sighting_rows: list[dict[str, Any]] = []
-            touched: set[str] = set()
-            for o in objs:
-                known = existing.get(o.stix_id)
-                if known is not None and owner.get(o.stix_id, publisher_id) != publisher_id:
-                    outcomes.append(
-                        AddOutcome(
-                            o.stix_id, o.version_text, False, "id was published by another member"
-                        )
+        stamps = iter(self._added_stamps(len(objs)))
+        if not self._sqlite:
+            # serialise writers of one collection across hub processes
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:c))"), {"c": collection_id}
+            )
+        ids = sorted({o.stix_id for o in objs})
+        # stix_id -> {version: (digest, publisher)}, plus owner
+        existing: dict[str, dict[str, str]] = {}
+        owner: dict[str, int] = {}
+        for chunk in _chunks(ids):
+            rows = conn.execute(
+                select(
+                    objects.c.stix_id, objects.c.version, objects.c.digest, objects.c.publisher_id
+                ).where(objects.c.collection_id == collection_id, objects.c.stix_id.in_(chunk))
+            )
+            for r in rows:
+                existing.setdefault(r.stix_id, {})[r.version] = r.digest
+                owner.setdefault(r.stix_id, int(r.publisher_id))
+        to_insert: list[dict[str, Any]] = []
+        sighting_rows: list[dict[str, Any]] = []
+        touched: set[str] = set()
+        for o in objs:
+            known = existing.get(o.stix_id)
+            if known is not None and owner.get(o.stix_id, publisher_id) != publisher_id:
+                outcomes.append(
+                    AddOutcome(
+                        o.stix_id, o.version_text, False, "id was published by another member"
                     )
-                    continue
-                added = fmt_ts(self._next_added())
-                version = o.version or added
-                shown = o.version_text or added
-                if known is not None and version in known:
-                    same = known[version] == o.digest
-                    outcomes.append(
-                        AddOutcome(
-                            o.stix_id,
-                            shown,
-                            same,
-                            "" if same else "this id and version already exist with different content",
-                        )
+                )
+                continue
+            added = next(stamps)
+            version = o.version or added
+            shown = o.version_text or added
+            if known is not None and version in known:
+                same = known[version] == o.digest
+                outcomes.append(
+                    AddOutcome(
+                        o.stix_id,
+                        shown,
+                        same,
+                        "" if same else "this id and version already exist with different content",
                     )
-                    continue
-                if known is not None:
-                    touched.add(o.stix_id)
-                existing.setdefault(o.stix_id, {})[version] = o.digest
-                owner.setdefault(o.stix_id, publisher_id)
-                to_insert.append(
+                )
+                continue
+            if known is not None:
+                touched.add(o.stix_id)
+            existing.setdefault(o.stix_id, {})[version] = o.digest
+            owner.setdefault(o.stix_id, publisher_id)
+            to_insert.append(
+                {
+                    "collection_id": collection_id,
+                    "stix_id": o.stix_id,
+                    "stix_type": o.stix_type,
+                    "spec_version": o.spec_version,
+                    "version": version,
+                    "version_text": shown,
+                    "date_added": added,
+                    "is_latest": known is None,
+                    "is_first": known is None,
+                    "revoked": o.revoked,
+                    "hidden": False,
+                    "valid_until": o.valid_until,
+                    "tlp": o.tlp,
+                    "recipients": orjson.dumps(list(o.recipients)).decode() if o.recipients else "",
+                    "publisher_id": publisher_id,
+                    "digest": o.digest,
+                    "body": o.body,
+                }
+            )
+            if o.sighting_of:
+                sighting_rows.append(
                     {
                         "collection_id": collection_id,
-                        "stix_id": o.stix_id,
-                        "stix_type": o.stix_type,
-                        "spec_version": o.spec_version,
+                        "sighting_id": o.stix_id,
                         "version": version,
-                        "version_text": shown,
-                        "date_added": added,
-                        "is_latest": known is None,
-                        "is_first": known is None,
-                        "revoked": o.revoked,
-                        "hidden": False,
-                        "valid_until": o.valid_until,
-                        "tlp": o.tlp,
-                        "recipients": orjson.dumps(list(o.recipients)).decode() if o.recipients else "",
-                        "publisher_id": publisher_id,
-                        "digest": o.digest,
-                        "body": o.body,
+                        "indicator_id": o.sighting_of,
+                        "member_id": publisher_id,
+                        "count": o.sighting_count,
+                        "false_positive": o.false_positive,
+                        "anonymous": o.anonymous,
                     }
                 )
-                if o.sighting_of:
-                    sighting_rows.append(
-                        {
-                            "collection_id": collection_id,
-                            "sighting_id": o.stix_id,
-                            "version": version,
-                            "indicator_id": o.sighting_of,
-                            "member_id": publisher_id,
-                            "count": o.sighting_count,
-                            "false_positive": o.false_positive,
-                            "anonymous": o.anonymous,
-                        }
-                    )
-                outcomes.append(AddOutcome(o.stix_id, shown, True))
-            if to_insert:
-                conn.execute(insert(objects), to_insert)
-            if sighting_rows:
-                conn.execute(insert(sightings), sighting_rows)
-            for stix_id in sorted(touched):
-                self._refresh_flags(conn, collection_id, stix_id)
+            outcomes.append(AddOutcome(o.stix_id, shown, True))
+        if to_insert and self._sqlite:
+            # Straight to sqlite3's executemany: SQLAlchemy's per-row parameter processing
+            # cost more than SQLite's insert itself (~10 us a row). Same columns, same values.
+            conn.exec_driver_sql(_SQLITE_INSERT_OBJECT, to_insert)
+        elif to_insert:
+            conn.execute(insert(objects), to_insert)
+        if sighting_rows:
+            conn.execute(insert(sightings), sighting_rows)
+        for stix_id in sorted(touched):
+            self._refresh_flags(conn, collection_id, stix_id)
         return outcomes, len(to_insert)
 
     def _refresh_flags(self, conn: Any, collection_id: str, stix_id: str) -> None:
