@@ -103,3 +103,18 @@ def test_watchlist_attributes_the_campaign(tiny_world: Path, tmp_path: Path) -> 
     res = CliRunner().invoke(app, ["scan", "--input", str(tiny_world), "--output", str(out),
                                    "--watchlist", str(bad)])
     assert res.exit_code == 4
+
+
+def test_evaluate_reports_what_linking_added(proxy_scan, tmp_path: Path) -> None:
+    from distillguard.pipeline import write_outputs
+    from distillguard.scoring.evaluate import evaluate_scan
+
+    result, world = proxy_scan
+    write_outputs(result, tmp_path)
+    m = evaluate_scan(world, tmp_path, baselines=False)
+    assert {"distillguard", "part1_only"} <= set(m["detectors"])
+    link = m["linking"]
+    (camp,) = link["campaigns"]
+    assert camp["accounts"] == 26 and camp["low_slow"] == 6
+    assert camp["recall"] >= camp["recall_part1"]
+    assert link["resold"] == {"accounts": 6, "fpr_part1": 0.0, "fpr": 0.0}

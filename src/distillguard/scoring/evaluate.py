@@ -87,6 +87,7 @@ def evaluate_scan(world: str | Path, scan_dir: str | Path, *, baselines: bool = 
         part1 = scan.select("account_id", pl.col("score_part1").alias("score"),
                             pl.col("flagged_part1").alias("flagged"))
         result["detectors"]["part1_only"] = metrics_for(part1, labels)
+        result["linking"] = linking_metrics(world, scan, labels)
     if baselines:
         from distillguard.baselines import prada_scores, rate_limit_scores
 
@@ -97,6 +98,28 @@ def evaluate_scan(world: str | Path, scan_dir: str | Path, *, baselines: bool = 
         result["detectors"]["rate_limit"] = metrics_for(rate_limit_scores(ev, accounts), labels)
         result["detectors"]["prada"] = metrics_for(prada_scores(ev, accounts), labels)
     return result
+
+
+def linking_metrics(world: Path, scan: pl.DataFrame, labels: pl.DataFrame) -> dict[str, Any]:
+    """Issue-5 numbers for a linked scan, with the graph package's own definitions
+    (:func:`distillguard.graph.evaluate.metrics`): per campaign recall before/after linking
+    (overall and low-and-slow), purity (share of a campaign's flagged accounts in clusters
+    whose flagged members are >= 90% that campaign), resold-customer FPR."""
+    from distillguard.graph.evaluate import low_slow_mask, metrics
+
+    ev = pl.DataFrame(schema={"account_id": pl.String})
+    if "persona" not in labels.columns or not labels.get_column("persona").cast(pl.String) \
+            .str.contains("(?i)slow").any():  # low-and-slow by volume needs the events
+        ev = pl.from_arrow(read_table(open_dataset(world), "events", columns=["account_id"]))
+        assert isinstance(ev, pl.DataFrame)
+    acc = scan.select(
+        "account_id",
+        pl.when(pl.col("cluster_id").cast(pl.String).fill_null("") != "")
+        .then(pl.col("cluster_id").cast(pl.String)).alias("cluster_id"),
+        pl.col("flagged").cast(pl.Boolean), pl.col("flagged_part1").cast(pl.Boolean)
+        .alias("part1_flagged"),
+    )
+    return metrics(acc, labels, low_slow_mask(labels, ev), "(?i)resold")
 
 
 def render_metrics(metrics: dict[str, Any], console: Console) -> None:
@@ -129,6 +152,22 @@ def render_metrics(metrics: dict[str, Any], console: Console) -> None:
     for c, v in d["recall_by_campaign"].items():
         pt.add_row(f"campaign: {c}", str(v["n"]), f(v["recall"]))
     console.print(pt)
+    link = metrics.get("linking")
+    if link:
+        lt = Table(title="account linking (part 1 -> linked)", title_justify="left")
+        for c in ("campaign", "accounts", "recall", "low-and-slow recall", "purity",
+                  "clusters"):
+            lt.add_column(c)
+        for c in link["campaigns"]:
+            lt.add_row(c["campaign"], str(c["accounts"]),
+                       f"{f(c['recall_part1'])} -> {f(c['recall'])}",
+                       f"{f(c['low_slow_recall_part1'])} -> {f(c['low_slow_recall'])}"
+                       f" (n={c['low_slow']})", f(c["purity"]), str(c["n_clusters"]))
+        rs = link.get("resold") or {}
+        if rs.get("accounts"):
+            lt.add_row("resold customers (FPR)", str(rs["accounts"]),
+                       f"{f(rs['fpr_part1'])} -> {f(rs['fpr'])}", "", "", "")
+        console.print(lt)
 
 
 if __name__ == "__main__":  # pragma: no cover
