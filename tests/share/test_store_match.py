@@ -116,16 +116,23 @@ def test_false_positive_reports_lower_the_boost_and_revocation_drops() -> None:
     assert (gone["share_boost"] == 0).all()
 
 
-def test_apply_boosts_lifts_scores_and_flags_at_the_scan_operating_point() -> None:
-    scan = pl.DataFrame({"account_id": ["a", "b", "c"], "score": ["0.9", "0.3", "0.1"],
-                         "flagged": ["true", "false", "false"], "cluster_id": ["", "", ""],
-                         "reasons": ["x", "", ""]})
-    boosts = pl.DataFrame({"account_id": ["a", "b", "c"], "share_boost": [0.5, 0.9, 0.0],
-                           "share_reasons": ["r1", "r2", ""]})
+def test_apply_boosts_flags_only_on_corroborated_partner_evidence() -> None:
+    scan = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e"],
+                         "score": ["0.9", "0.3", "0.1", "0.1", "0.5"],
+                         "flagged": ["true", "false", "false", "false", "false"],
+                         "cluster_id": [""] * 5, "reasons": ["x", "", "", "", ""]})
+    boosts = pl.DataFrame({
+        "account_id": ["a", "b", "c", "d", "e"], "share_boost": [0.5, 0.9, 0.0, 0.95, 0.9],
+        "share_reasons": ["r1", "r2", "", "r4", "r5"],
+        "share_signals": ["prompt-template", "payment-fingerprint,prompt-template", "",
+                          "email-domain,network-infrastructure", "email-domain"]})
     out = apply_boosts(scan, boosts).sort("account_id")
-    assert out["flagged"].to_list() == [True, True, False]
-    assert out["reasons"].to_list() == ["x; r1", "r2", ""]
+    # b: template + card corroborate; d: infrastructure only (a reseller's honest
+    # customers share it) never flags; e: its own score was already half-way there
+    assert out["flagged"].to_list() == [True, True, False, False, True]
+    assert out["reasons"].to_list() == ["x; r1", "r2", "", "r4", "r5"]
     assert abs(out["score"][1] - (1 - 0.7 * 0.1)) < 1e-9
+    assert out["score"][3] > 0.9  # the score still rises
 
 
 def test_without_a_keyring_only_raw_infrastructure_matches(monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -52,7 +52,7 @@ PHRASE: Mapping[str, str] = {
 }
 SKETCH_THRESHOLD = 0.6
 OUT_SCHEMA = {"account_id": pl.String(), "share_boost": pl.Float64(),
-              "share_reasons": pl.String()}
+              "share_reasons": pl.String(), "share_signals": pl.String()}
 _EVIDENCE = {"account_id": pl.String(), "indicator_id": pl.String(), "frac": pl.Float64()}
 
 
@@ -275,10 +275,12 @@ def _combine(base: pl.DataFrame, evidence: pl.DataFrame, ind: pl.DataFrame) -> p
     per_acc = per_sig.with_columns(reason.alias("r")).group_by("account_id").agg(
         (1 - (1 - pl.col("s")).product()).clip(0, 1).alias("share_boost"),
         pl.col("r").str.join("; ").alias("share_reasons"),
+        pl.col("signal_type").sort().str.join(",").alias("share_signals"),
     )
     return (
         base.join(per_acc, on="account_id", how="left")
-        .with_columns(pl.col("share_boost").fill_null(0.0), pl.col("share_reasons").fill_null(""))
+        .with_columns(pl.col("share_boost").fill_null(0.0), pl.col("share_reasons").fill_null(""),
+                      pl.col("share_signals").fill_null(""))
         .cast(OUT_SCHEMA)  # type: ignore[arg-type]
     )
 
@@ -308,13 +310,24 @@ def matched_indicators(
     )
 
 
+#: Signal types that describe *behaviour*; the others describe infrastructure that a
+#: proxy reseller's honest customers share with the attack accounts by construction.
+BEHAVIOURAL = ("prompt-template",)
+
+
 def apply_boosts(scan_accounts: pl.DataFrame, boosts: pl.DataFrame,
                  threshold: float | None = None) -> pl.DataFrame:
     """Fold share boosts into a scan's accounts table (``accounts.csv`` columns).
 
-    ``score' = 1 - (1 - score) * (1 - share_boost)``; an account is flagged when it was,
-    or when a boost lifts it to ``threshold`` (default: the lowest score the scan flagged,
-    i.e. the scan's own operating point; 0.5 when it flagged nothing).
+    ``score' = 1 - (1 - score) * (1 - share_boost)`` for every account. The flag is a
+    decision, so it asks for more: an account is flagged when the scan flagged it, or
+    when the boost lifts it to ``threshold`` (default: the lowest score the scan flagged,
+    i.e. the scan's own operating point; 0.5 when it flagged nothing) *and* either its
+    own score was already at least half the threshold, or the partner evidence is
+    corroborated -- two or more signal types, one of them behavioural (a template
+    family). Infrastructure alone (IPs, e-mail domains, cards) is shared by a reseller's
+    honest customers, and one template family alone overlaps honest phrasing; both still
+    raise the score and the reasons, but do not flag on their own.
     """
     acc = scan_accounts.with_columns(
         pl.col("score").cast(pl.Float64),
@@ -325,14 +338,21 @@ def apply_boosts(scan_accounts: pl.DataFrame, boosts: pl.DataFrame,
     if threshold is None:
         flagged = acc.filter("flagged").get_column("score")
         threshold = float(flagged.min()) if flagged.len() else 0.5  # type: ignore[arg-type]
-    drop = [c for c in ("share_boost", "share_reasons") if c in acc.columns]
-    out = acc.drop(drop).join(boosts, on="account_id", how="left").with_columns(
-        pl.col("share_boost").fill_null(0.0), pl.col("share_reasons").fill_null(""))
+    drop = [c for c in ("share_boost", "share_reasons", "share_signals") if c in acc.columns]
+    b = boosts if "share_signals" in boosts.columns else boosts.with_columns(
+        pl.lit("").alias("share_signals"))
+    out = acc.drop(drop).join(b, on="account_id", how="left").with_columns(
+        pl.col("share_boost").fill_null(0.0), pl.col("share_reasons").fill_null(""),
+        pl.col("share_signals").fill_null(""))
     new_score = 1 - (1 - pl.col("score")) * (1 - pl.col("share_boost"))
+    kinds = pl.col("share_signals").str.split(",")
+    corroborated = (kinds.list.len() >= 2) & kinds.list.eval(
+        pl.element().is_in(list(BEHAVIOURAL))).list.any()
+    by_share = ((pl.col("share_boost") > 0) & (new_score >= threshold)
+                & (corroborated | (pl.col("score") >= threshold / 2)))
     return out.with_columns(
         new_score.round(6).alias("score"),
-        (pl.col("flagged") | ((pl.col("share_boost") > 0) & (new_score >= threshold)))
-        .alias("flagged"),
+        (pl.col("flagged") | by_share).alias("flagged"),
         pl.when(pl.col("share_reasons") != "")
         .then(pl.when(pl.col("reasons") != "")
               .then(pl.col("reasons") + "; " + pl.col("share_reasons"))

@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from distillguard.share.keys import new_keyring
+from distillguard.share.keys import new_keyring, save_keyring
 from distillguard.share.policy import Policy
 
 
@@ -99,6 +99,7 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     out.mkdir(parents=True, exist_ok=True)
     labs = sorted(p.name for p in world.iterdir() if (p / "events.parquet").exists())
     ring = new_keyring("forum-story", ["2026-01"])
+    save_keyring(ring, out / "keyring.yaml")  # to re-run `share match` on the outputs
     db = out / "hub.db"
     db.unlink(missing_ok=True)
     hub_store = SqlStore(f"sqlite:///{db}")
@@ -152,6 +153,7 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
                 base = res.accounts.select("account_id", "score", "flagged", "reasons")
                 shared = apply_boosts(base, boosts)
                 flags.append(_flag_rows(base, shared, lab, cutoff))
+                shared.write_csv(out / lab / f"accounts-shared-day{day:g}.csv")
                 snap = out / lab / f"indicators-day{day:g}.db"
                 snap.unlink(missing_ok=True)
                 with sqlite3.connect(snap) as dst:
