@@ -125,13 +125,27 @@ class Authenticator:
             user, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (ValueError, binascii.Error, UnicodeDecodeError):
             raise unauthorized("malformed Basic credentials") from None
-        member = self.store.get_member_by_name(user) if sep and _NAME.fullmatch(user) else None
-        if member is None or not member.active:
+        if not (sep and _NAME.fullmatch(user)):
             raise unauthorized("invalid credentials")
-        for cred in self.store.member_credentials(member.id, "password"):
+        found = self._login_candidates(user)
+        if found is None or not found[0].active:
+            raise unauthorized("invalid credentials")
+        member, creds = found
+        for cred in creds:
             if not cred.revoked and self._verified(cred, password):
                 return member
         raise unauthorized("invalid credentials")
+
+    def _login_candidates(self, user: str) -> tuple[Member, list[Credential]] | None:
+        # One query where the store offers it (SqlStore); two on any other HubStore.
+        lookup = getattr(self.store, "login_candidates", None)
+        if lookup is not None:
+            found: tuple[Member, list[Credential]] | None = lookup(user, "password")
+            return found
+        member = self.store.get_member_by_name(user)
+        if member is None:
+            return None
+        return member, self.store.member_credentials(member.id, "password")
 
     def _bearer(self, token: str) -> Member:
         if not token.startswith(TOKEN_PREFIX):

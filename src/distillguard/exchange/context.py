@@ -105,10 +105,14 @@ class Hub:
         """
         if not SAFE_KEY.fullmatch(collection_id):
             raise not_found("collection")
-        grant = self.store.get_grant(collection_id, member.id)
+        both = getattr(self.store, "grant_and_collection", None)
+        if both is not None:  # one round trip (SqlStore)
+            grant, collection = both(collection_id, member.id)
+        else:
+            grant = self.store.get_grant(collection_id, member.id)
+            collection = self.store.get_collection(collection_id) if grant else None
         if grant is None or not (grant.can_read or grant.can_write):
             raise not_found("collection")
-        collection = self.store.get_collection(collection_id)
         if collection is None:
             raise not_found("collection")
         if read and not grant.can_read:

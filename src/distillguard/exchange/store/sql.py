@@ -328,6 +328,37 @@ class SqlStore:
             where = and_(where, credentials.c.kind == kind)
         return self._creds(where)
 
+    def login_candidates(self, name: str, kind: str) -> tuple[Member, list[Credential]] | None:
+        """The member called ``name`` and its unrevoked ``kind`` credentials in one query
+        (what ``get_member_by_name`` + ``member_credentials`` return, filtered): every
+        request authenticates, so this runs per request and revocation is seen at once."""
+        stmt = (
+            select(members, credentials.c.id.label("cred_id"), credentials.c.secret_hash,
+                   credentials.c.created.label("cred_created"))
+            .outerjoin(
+                credentials,
+                and_(
+                    credentials.c.member_id == members.c.id,
+                    credentials.c.kind == kind,
+                    credentials.c.revoked == false(),
+                ),
+            )
+            .where(members.c.name == name)
+            .order_by(credentials.c.created)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        if not rows:
+            return None
+        r = rows[0]
+        member = Member(r.id, r.name, r.identity_id, r.org, bool(r.is_admin), bool(r.active))
+        creds = [
+            Credential(x.cred_id, member.id, kind, x.secret_hash, x.cred_created, False)
+            for x in rows
+            if x.cred_id is not None
+        ]
+        return member, creds
+
     def revoke_credential(self, cred_id: str) -> bool:
         with self.engine.begin() as conn:
             res = conn.execute(
@@ -387,6 +418,28 @@ class SqlStore:
             and_(grants.c.collection_id == collection_id, grants.c.member_id == member_id)
         )
         return found[0] if found else None
+
+    def grant_and_collection(
+        self, collection_id: str, member_id: int
+    ) -> tuple[Grant | None, Collection | None]:
+        """``get_grant`` and ``get_collection`` in one round trip (checked per request)."""
+        stmt = (
+            select(collections, grants.c.can_read, grants.c.can_write, grants.c.in_org,
+                   grants.c.member_id)
+            .outerjoin(
+                grants,
+                and_(grants.c.collection_id == collections.c.id, grants.c.member_id == member_id),
+            )
+            .where(collections.c.id == collection_id)
+        )
+        with self.engine.connect() as conn:
+            r = conn.execute(stmt).first()
+        if r is None:
+            return None, None
+        col = Collection(r.id, r.title, r.description, r.created)
+        if r.member_id is None:
+            return None, col
+        return Grant(r.id, member_id, bool(r.can_read), bool(r.can_write), bool(r.in_org)), col
 
     def member_grants(self, member_id: int) -> list[Grant]:
         return self._grants(grants.c.member_id == member_id)
