@@ -56,8 +56,81 @@ _BOOLS: Final = ("revoked", "is_family", "summary")
 _INTS: Final = {"confidence": (0, 100), "count": (0, 999_999_999), "number_observed": (1, 999_999_999)}
 
 
+# Per-property rule for the one-pass pre-check below (same rules as schema_errors).
+_KIND: Final[dict[str, str]] = {
+    **{p: "str" for p in _STRINGS},
+    **{p: "strlist" for p in _STRING_LISTS},
+    **{p: "bool" for p in _BOOLS},
+    **{p: "int" for p in _INTS},
+    **{p: "dictlist" for p in ("external_references", "granular_markings", "kill_chain_phases")},
+    "extensions": "ext",
+    "object_marking_refs": "markings",
+}
+
+
+def _surely_fine(obj: Mapping[str, Any]) -> bool:
+    """One pass over the object's own properties instead of ~40 lookups of properties
+    it may not have. True only when ``schema_errors`` would find nothing; anything
+    doubtful answers False and the full check below runs (and words the errors)."""
+    stix_type = obj["type"]
+    if stix_type == "marking-definition":
+        return False
+    if stix_type in _SDO_SRO and "modified" not in obj:
+        return False
+    for p in REQUIRED.get(stix_type, ()):
+        if p not in obj:
+            return False
+    for prop, value in obj.items():
+        kind = _KIND.get(prop)
+        if kind is None:
+            if prop.endswith("_ref"):
+                if not (isinstance(value, str) and _REF.fullmatch(value)):
+                    return False
+            elif prop.endswith("_refs"):
+                if not (isinstance(value, list) and value and all(
+                    isinstance(v, str) and _REF.fullmatch(v) for v in value
+                )):
+                    return False
+        elif kind == "str":
+            if not isinstance(value, str):
+                return False
+        elif kind == "strlist":
+            if value is not None and not (
+                isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+            ):
+                return False
+        elif kind == "bool":
+            if not isinstance(value, bool):
+                return False
+        elif kind == "int":
+            lo, hi = _INTS[prop]
+            if value is not None and not (
+                isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+            ):
+                return False
+        elif kind == "dictlist":
+            if value is not None and not (
+                isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
+            ):
+                return False
+        elif kind == "ext":
+            if value is not None and not (
+                isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
+            ):
+                return False
+        else:  # object_marking_refs: a _refs list of marking-definition ids
+            if not (isinstance(value, list) and value and all(
+                isinstance(v, str) and _REF.fullmatch(v) and v.startswith("marking-definition--")
+                for v in value
+            )):
+                return False
+    return True
+
+
 def schema_errors(obj: Mapping[str, Any]) -> list[str]:
     """Problems the STIX 2.1 JSON schemas would report for ``obj`` (empty when fine)."""
+    if _surely_fine(obj):
+        return []
     errors: list[str] = []
     stix_type = obj["type"]
     if stix_type in _SDO_SRO and "modified" not in obj and stix_type != "marking-definition":
