@@ -98,7 +98,8 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     world, out = Path(world), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     labs = sorted(p.name for p in world.iterdir() if (p / "events.parquet").exists())
-    ring = new_keyring("forum-story", ["2026-01"])
+    # A fixed demo key (simulated data only) so reruns give the same LSH candidates.
+    ring = new_keyring("forum-story", ["2026-01"], master=b"distillguard three-lab story 01")
     save_keyring(ring, out / "keyring.yaml")  # to re-run `share match` on the outputs
     db = out / "hub.db"
     db.unlink(missing_ok=True)
