@@ -49,11 +49,35 @@ class ScanResult:
     link: LinkResult | None = None  # clusters and account graph, for the report's network view
 
 
+def _compact(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Concatenate narrow frames into fresh, polars-owned buffers.
+
+    ``pl.from_arrow`` is zero-copy: a pass-through column of the narrow frame (``ts``,
+    ``account_id``, tokens...) is a slice of the reader's Arrow buffers, and a slice pins
+    the whole buffer it came from (a Parquet row group's column); a string column is a
+    view array whose views point into the Arrow data buffer, and concatenating views keeps
+    those buffers. Measured at 1M events: a 160 MB narrow frame (plus a 13 MB prompt
+    sample) pinned 690 MB of Arrow memory. Primitive columns are copied by a rechunking
+    concat (a gather for a single frame), strings by rebuilding them; doing it every few
+    batches bounds what is pinned to those few batches.
+    """
+    df = pl.concat(frames, rechunk=True) if len(frames) > 1 else frames[0].select(
+        pl.all().gather(pl.int_range(pl.len())))
+    return _own_strings(df)
+
+
+def _own_strings(df: pl.DataFrame) -> pl.DataFrame:
+    """Rebuild string columns so they stop pointing into Arrow buffers (see _compact)."""
+    return df.with_columns(pl.concat_str([pl.col(c), pl.lit("")]).alias(c)
+                           for c, t in df.schema.items() if t == pl.String())
+
+
 def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, strict: bool,
                  known: pa.Array, on_rows: Callable[[int], None] | None,
                  timings: dict[str, float] | None = None,
                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    narrow: list[pl.DataFrame] = []
+    narrow: list[pl.DataFrame] = []  # compacted blocks
+    pending: list[pl.DataFrame] = []  # zero-copy batches not yet compacted
     samples: list[pl.DataFrame] = []
     spent = 0.0
     for batch in iter_event_batches(ds, columns=list(INPUT_COLUMNS), batch_rows=BATCH_ROWS,
@@ -63,13 +87,21 @@ def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, str
         df = pl.from_arrow(batch)
         assert isinstance(df, pl.DataFrame)
         n, s = enrich_frame(df)
+        del df
+        pending.append(n)
+        samples.append(_own_strings(s))
+        if len(pending) >= SAMPLE_MERGE_EVERY:
+            narrow.append(_compact(pending))
+            pending = []
+            samples = [reduce_sample(pl.concat(samples))]  # running bottom-k stays bounded
         spent += time.perf_counter() - t0
-        narrow.append(n)
-        samples.append(s)
-        if len(samples) >= SAMPLE_MERGE_EVERY:  # running bottom-k keeps the sample bounded
-            samples = [reduce_sample(pl.concat(samples))]
         if on_rows is not None:
             on_rows(batch.num_rows)
+        del batch
+    if pending:
+        narrow.append(_compact(pending))
+        pending = []
+    pa.default_memory_pool().release_unused()  # hand freed Arrow pages back to the OS
     if timings is not None:
         timings["enrich"] = spent
     if not narrow:

@@ -90,7 +90,9 @@ def enrich_frame(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # one filter, so only the kept rows' prompt text is ever copied
     sample = full.filter(keep).select(
         "account_id", "event_id", key.alias("sample_key"), "tpl_head", "tpl_tail", "n_tools",
-        pl.col("prompt").str.head(SAMPLE_TEXT_CHARS),
+        # concat_str writes new strings; str.head alone returns views that would pin the
+        # whole batch's prompt buffer for as long as the sample lives (the whole scan)
+        pl.concat_str([pl.col("prompt").str.head(SAMPLE_TEXT_CHARS), pl.lit("")]),
     )
     return full.drop("prompt", "event_id"), sample
 
