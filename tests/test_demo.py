@@ -16,7 +16,8 @@ def test_demo_runs_every_stage_and_writes_contract_outputs(tmp_path: Path) -> No
     result = CliRunner().invoke(app, ["demo", "--out", str(out), "--scale", "0.01",
                                       "--labs", "2", "--seed", "5"])
     assert result.exit_code == 0, result.output
-    rows = json.loads((out / "demo.json").read_text())
+    demo = json.loads((out / "demo.json").read_text())
+    rows = demo["labs"]
     assert len(rows) == 2
     for r in rows:
         assert r["valid"] and r["bad_rows"] == 0
@@ -35,3 +36,10 @@ def test_demo_runs_every_stage_and_writes_contract_outputs(tmp_path: Path) -> No
                     "summary"} <= set(c)
         assert (scan / "report.html").stat().st_size > 1000
     assert "<table>" in (out / "index.html").read_text()
+    # the sharing half: indicators crossed a real (local) hub, and no raw customer value did
+    story = demo["story"]
+    assert story["published"] > 0 and story["wire_requests"] > 0
+    assert story["leak_findings"] == 0
+    assert {r["lab"] for r in story["campaigns"]} <= {r["lab"] for r in rows}
+    for r in story["campaigns"]:
+        assert 0.0 <= r["recall_without"] <= r["recall_with"] <= 1.0

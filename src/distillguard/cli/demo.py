@@ -2,9 +2,13 @@
 
 Simulates a small multi-lab world (real prompt text from packaged corpora), validates each
 lab's logs against the contract, scans each lab, measures the verdicts against the world's
-labels (the demo may read labels: it is an evaluation, not a detector), and writes an
-index page linking every lab's report. Every step is the same code path as the individual
-commands (`simulate`, `validate`, `scan`, `evaluate`), so the demo is also a smoke test.
+labels (the demo may read labels: it is an evaluation, not a detector), then replays the
+labs' traffic through a local TAXII hub (SQLite, in-process) -- detect, publish keyed
+indicators, pull, match, rescan -- and measures time-to-detect and recall with and without
+sharing, plus a leak check of every byte that crossed the wire. It writes an index page
+linking every lab's report. Every step is the same code path as the individual commands
+(`simulate`, `validate`, `scan`, `evaluate`, `share story`), so the demo is also a smoke
+test.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ def demo(
                                 help="World size per lab (1.0 ~ 1M events)."),
     labs: int = typer.Option(3, "--labs", min=1, max=5, help="Number of provider labs."),
     seed: int = typer.Option(2026, "--seed", help="Simulation seed (same seed, same world)."),
+    share: bool = typer.Option(True, "--share/--no-share", help="Run the sharing story "
+                               "(local hub, publish, pull, match) after the scans."),
 ) -> None:
     """Run the main job end to end: simulate labs -> validate -> scan -> evaluate -> report."""
     from rich.console import Console
@@ -80,9 +86,29 @@ def demo(
             _fmt(b["rate_limit"].get("roc_auc")), _fmt(b["prada"].get("roc_auc")),
         )
     con.print(table)
-    index = _write_index(out, rows, seed=seed, scale=scale)
-    (out / "demo.json").write_text(json.dumps(rows, indent=2, default=str), encoding="utf-8")
-    con.print(f"[bold]3. report[/]  {index}  (per-lab reports under {out / 'scan'}) "
+    story_md = ""
+    story_json: dict[str, Any] | None = None
+    if share and len(summary.labs) > 1:
+        from distillguard.share.story import run_story
+
+        with con.status("sharing story: local hub, publish, pull, match, rescan"):
+            story = run_story(world, out / "story", days=(3, 7, 14, 28), fine_hours=6.0)
+        story_md = story.markdown()
+        story_json = {"campaigns": story.table.to_dicts(), "benign": story.benign.to_dicts(),
+                      "wire_requests": story.wire_bodies, "wire_bytes": story.wire_bytes,
+                      "leak_findings": story.wire_findings, "published": story.published}
+        con.print("[bold]3. share[/]  with vs without sharing (time-to-detect h, recall):")
+        from rich.markdown import Markdown
+
+        con.print(Markdown(story_md))
+        if story.wire_findings:
+            con.print(f"[bold red]leak check: {story.wire_findings} raw customer values "
+                      "crossed the wire[/]")
+            failed = True
+    index = _write_index(out, rows, seed=seed, scale=scale, story_md=story_md)
+    (out / "demo.json").write_text(json.dumps({"labs": rows, "story": story_json}, indent=2,
+                                              default=str), encoding="utf-8")
+    con.print(f"[bold]4. report[/]  {index}  (per-lab reports under {out / 'scan'}) "
               f"— total {time.perf_counter() - t0:.1f} s")
     raise typer.Exit(EXIT_FOUND_PROBLEM if failed else EXIT_OK)
 
@@ -91,7 +117,8 @@ def _fmt(x: Any, digits: int = 3) -> str:
     return "–" if x is None else f"{float(x):.{digits}f}"
 
 
-def _write_index(out: Path, rows: list[dict[str, Any]], *, seed: int, scale: float) -> Path:
+def _write_index(out: Path, rows: list[dict[str, Any]], *, seed: int, scale: float,
+                 story_md: str = "") -> Path:
     """A small self-contained page linking each lab's scan report."""
     items = []
     for r in rows:
@@ -110,7 +137,9 @@ def _write_index(out: Path, rows: list[dict[str, Any]], *, seed: int, scale: flo
         "Scores measured against the simulator's labels.</p>"
         "<table><tr><th>lab</th><th>events</th><th>accounts</th><th>flagged</th>"
         "<th>campaigns</th><th>ROC-AUC</th><th>TPR@flag</th><th>FPR@flag</th></tr>"
-        + "".join(items) + "</table>")
+        + "".join(items) + "</table>"
+        + ("<h2>Sharing through a local hub</h2><pre>" + html.escape(story_md) + "</pre>"
+           if story_md else ""))
     path = out / "index.html"
     path.write_text(page, encoding="utf-8")
     return path
