@@ -22,7 +22,7 @@ from scipy import sparse
 N_FEATURES = 2**16
 NGRAMS = (3, 4)
 _MULT = np.uint64(0x9E3779B1)
-_CHUNK_DOCS = 20_000
+_CHUNK_DOCS = 5_000
 
 
 def _codepoints(texts: Sequence[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
@@ -68,18 +68,18 @@ def feature_matrix(texts: Sequence[str]) -> sparse.csr_matrix:
 def linear_scores(
     texts: Sequence[str], coef: npt.NDArray[np.float64], intercept: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]:
-    """Decision values ``X @ coef.T + intercept`` without materialising ``X``."""
+    """Decision values ``X @ coef.T + intercept``, ``X`` built one chunk at a time.
+
+    The chunk's sparse count matrix times the dense weights is one C-level product
+    (scipy); gathering ``coef[:, f]`` per occurrence and one ``bincount`` per model was
+    ~3x slower and held an (occurrences x models) float array per chunk.
+    """
     out = np.empty((len(texts), coef.shape[0]), dtype=np.float64)
     w = np.ascontiguousarray(coef.T)  # (features, models)
     for lo in range(0, len(texts), _CHUNK_DOCS):
         chunk = texts[lo : lo + _CHUNK_DOCS]
         d, f = ngram_hashes(chunk)
         counts = np.bincount(d, minlength=len(chunk)).astype(np.float64)
-        wf = w[f]
-        sums = np.stack(
-            [np.bincount(d, weights=wf[:, j], minlength=len(chunk)) for j in range(w.shape[1])],
-            axis=1,
-        )
-        out[lo : lo + len(chunk)] = sums / np.sqrt(np.maximum(counts, 1.0))[:, None]
+        x = sparse.csr_matrix((np.ones(len(d)), (d, f)), shape=(len(chunk), N_FEATURES))
+        out[lo : lo + len(chunk)] = (x @ w) / np.sqrt(np.maximum(counts, 1.0))[:, None]
     return out + intercept[None, :]
-

@@ -109,13 +109,19 @@ def classify_prompts(prompts: pl.Series, n_tools: pl.Series | None = None) -> pl
         schema: dict[str, pl.DataType] = {f"p_{k}": pl.Float64() for k in INTENTS}
         schema["area"] = pl.String()
         return pl.DataFrame(schema=schema)
-    heads = linear_scores([t[:WINDOW_CHARS] for t in texts], model.intent_coef,
-                          model.intent_intercept)
-    tails = linear_scores([t[-WINDOW_CHARS:] for t in texts], model.intent_coef,
-                          model.intent_intercept)
+    # Three windows per prompt (head, tail, area); for a short prompt they are the same
+    # string, so score each distinct window once with the intent and area models stacked.
+    windows: dict[str, int] = {}
+    idx = np.array([[windows.setdefault(w, len(windows)) for w in
+                     (t[:WINDOW_CHARS], t[-WINDOW_CHARS:], t[:400])] for t in texts],
+                   dtype=np.int64)
+    ni = len(INTENTS)
+    scores = linear_scores(list(windows), np.vstack([model.intent_coef, model.area_coef]),
+                           np.concatenate([model.intent_intercept, model.area_intercept]))
+    heads, tails = scores[idx[:, 0], :ni], scores[idx[:, 1], :ni]
     prob = 1.0 / (1.0 + np.exp(-np.maximum(heads, tails)))
     cols: dict[str, object] = {f"p_{name}": prob[:, i] for i, name in enumerate(INTENTS)}
-    area_scores = linear_scores([t[:400] for t in texts], model.area_coef, model.area_intercept)
+    area_scores = scores[idx[:, 2], ni:]
     area = np.array(model.area_names)[area_scores.argmax(axis=1)]
     if n_tools is not None:
         has_tools = n_tools.fill_null(0).to_numpy() > 0
