@@ -31,6 +31,7 @@ import stix2
 import stix2validator
 from stix2validator import ValidationOptions
 from stix2validator import validator as _v
+from stix2validator.util import has_cyber_observable_data as _has_observables
 from stix2validator.v21 import musts as _musts21
 
 from distillguard.stix._schema import schema_errors
@@ -106,10 +107,31 @@ def _bind(check: Any) -> Any:
     return check
 
 
+def _observable_gate(check: Any) -> str | None:
+    """Which ``has_cyber_observable_data`` version a ``@cyber_observable_check`` wrapper
+    tests first (it returns without yielding when that is False), else None. Read from
+    the wrapper's own closure, so it follows the installed validator."""
+    code = getattr(check, "__code__", None)
+    if code is None or code.co_name != "new_function" or check.__closure__ is None:
+        return None
+    cells = dict(zip(code.co_freevars, (c.cell_contents for c in check.__closure__)))
+    if "version" not in cells or "requires_objects" not in cells:
+        return None
+    return "2.1" if cells["version"] == "2.1" and not cells["requires_objects"] else "2.0"
+
+
 def _iter_errors(instance: Mapping[str, Any], checks: list[Any]) -> Any:
     """``stix2validator.validator._iter_errors_custom`` with the checks pre-bound:
-    same checks, same order, same recursion into embedded STIX objects."""
+    same checks, same order, same recursion into embedded STIX objects. Observable-only
+    checks are not entered for objects their own first test would send away."""
+    observable: dict[str, bool] = {}
     for check in checks:
+        gate = _GATES.get(id(check))
+        if gate is not None:
+            if gate not in observable:
+                observable[gate] = _has_observables(instance, version=gate)
+            if not observable[gate]:
+                continue
         result = check(instance)
         if type(result) is GeneratorType or isinstance(result, Iterable):  # (skip ABC check)
             yield from result
@@ -126,6 +148,9 @@ _MUSTS: Final = _v._get_musts(_OPTS)
 _SHOULDS: Final = _v._get_shoulds(_OPTS)
 _PATTERN_MUSTS: Final = [_bind(f) for f in _MUSTS if f.__name__ == "patterns"]
 _OTHER_MUSTS: Final = [_bind(f) for f in _MUSTS if f.__name__ != "patterns"]
+_GATES: Final = {
+    id(f): gate for f in _PATTERN_MUSTS + _OTHER_MUSTS if (gate := _observable_gate(f))
+}
 
 # Pattern verdict memo. Parsing a STIX pattern (ANTLR) is ~90% of validation time, and
 # the validator's pattern check depends only on the pattern's token structure, object
