@@ -131,7 +131,8 @@ objects = Table(
     Column("body", Text, nullable=False),
     UniqueConstraint("collection_id", "stix_id", "version", name="uq_object_version"),
     Index("ix_objects_coll_seq", "collection_id", "seq"),
-    Index("ix_objects_coll_id", "collection_id", "stix_id"),
+    # No separate (collection_id, stix_id) index: uq_object_version's prefix serves those
+    # lookups, and every extra index is written per stored object.
 )
 statuses = Table(
     "statuses",
