@@ -9,8 +9,8 @@ Rows (all traffic on 127.0.0.1, one server process each, same client code):
 - hub.sse        publish-to-receive latency over the SSE push channel, p50/p99
                  (medallion has no push channel: polling only).
 
-Run standalone for the side-by-side table (one process, both servers):
-    .venv/bin/python bench/bench_hub.py --objects 2000
+Run standalone for the side-by-side table (one process, both servers, several sizes):
+    .venv/bin/python bench/bench_hub.py --objects 500,2000,10000
 or through the harness: .venv/bin/python bench/run.py --only hub --sizes 2K
 """
 
@@ -309,12 +309,11 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--objects", type=int, default=2000)
-    ap.add_argument("--sse-events", type=int, default=100)
-    args = ap.parse_args()
-    n = args.objects
+def _size_rows(
+    n: int, sse_events: int, read_back: bool
+) -> tuple[list[tuple[str, str, float, str]], dict[str, float]]:
+    """Both servers at one size: same objects, same envelopes, same warm-up, fresh
+    servers (medallion's memory store slows as its collection grows, so size matters)."""
     objs = make_indicators(n)
     rows: list[tuple[str, str, float, str]] = []
     rates: dict[str, float] = {}
@@ -322,25 +321,50 @@ def main() -> None:
         for target in (MedallionTarget(), DistillguardTarget(Path(tmp))):
             try:
                 ing = ingest(target, objs)
-                srv = serve(target, n + target.preloaded)
                 rates[f"{target.name}.ingest"] = ing["events"] / ing["seconds"]
-                rates[f"{target.name}.serve"] = srv["events"] / srv["seconds"]
                 rows.append((f"{target.name}.ingest", str(n), ing["seconds"],
                              f"{rates[target.name + '.ingest']:,.0f} obj/s"))
-                rows.append((f"{target.name}.serve", str(srv["events"]), srv["seconds"],
-                             f"{rates[target.name + '.serve']:,.0f} obj/s ({srv['pages']} pages)"))
-                if isinstance(target, DistillguardTarget):
-                    lat = sse_latency(target, args.sse_events)
-                    rows.append(("distillguard.sse", str(args.sse_events), lat["seconds"], lat["note"]))
+                if read_back:
+                    srv = serve(target, n + target.preloaded)
+                    rates[f"{target.name}.serve"] = srv["events"] / srv["seconds"]
+                    rows.append((f"{target.name}.serve", str(srv["events"]), srv["seconds"],
+                                 f"{rates[target.name + '.serve']:,.0f} obj/s "
+                                 f"({srv['pages']} pages)"))
+                if isinstance(target, DistillguardTarget) and sse_events:
+                    lat = sse_latency(target, sse_events)
+                    rows.append(("distillguard.sse", str(sse_events), lat["seconds"], lat["note"]))
             finally:
                 target.stop()
-    rows.append(("medallion.sse", "-", 0.0, "n/a: no push channel (polling only)"))
+    return rows, rates
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--objects", default="2000",
+                    help="comma-separated collection sizes, e.g. 500,2000,10000 (one run)")
+    ap.add_argument("--serve-max", type=int, default=2000,
+                    help="read back (serve rows) only at sizes up to this: medallion's paging "
+                         "is quadratic (2000 objects: ~30 s; 10000 would take ~15 min)")
+    ap.add_argument("--sse-events", type=int, default=100,
+                    help="SSE latency samples (measured at the first size only; 0: skip)")
+    args = ap.parse_args()
+    sizes = [int(x) for x in str(args.objects).split(",") if x.strip()]
     print(f"{'name':<22} {'size':>7} {'wall s':>9}  result")
-    for name, size, secs, note in rows:
-        print(f"{name:<22} {size:>7} {secs:>9.3f}  {note}")
-    for what in ("ingest", "serve"):
-        ratio = rates[f"distillguard.{what}"] / rates[f"medallion.{what}"]
-        print(f"speed-up {what:<7} distillguard / medallion = {ratio:.1f}x")
+    summary: list[str] = []
+    for i, n in enumerate(sizes):
+        rows, rates = _size_rows(n, args.sse_events if i == 0 else 0, n <= args.serve_max)
+        for name, size, secs, note in rows:
+            print(f"{name:<22} {size:>7} {secs:>9.3f}  {note}", flush=True)
+        ratios = [
+            f"{what} {rates[f'distillguard.{what}'] / rates[f'medallion.{what}']:.1f}x"
+            for what in ("ingest", "serve")
+            if f"medallion.{what}" in rates
+        ]
+        summary.append(f"n={n:<6} distillguard / medallion: " + ", ".join(ratios))
+    if args.sse_events:
+        print(f"{'medallion.sse':<22} {'-':>7} {0.0:>9.3f}  n/a: no push channel (polling only)")
+    for line in summary:
+        print("speed-up " + line)
     print(f"peak RSS {_rss_mb():.0f} MB (both servers and the client in one process)")
 
 
