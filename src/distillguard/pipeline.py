@@ -274,6 +274,8 @@ def score_summary(result: ScanResult) -> dict[str, Any]:
     return {
         "accounts": acc.height,
         "flagged": int(acc.get_column("flagged").sum()),
+        "flagged_part1": int(acc.get_column("flagged_part1").sum())
+        if "flagged_part1" in acc.columns else int(acc.get_column("flagged").sum()),
         "events": result.n_events,
         "quarantined_rows": result.report.n_bad,
         "campaigns": len(result.campaigns),

@@ -92,6 +92,7 @@ def test_watchlist_attributes_the_campaign(tiny_world: Path, tmp_path: Path) -> 
     res = CliRunner().invoke(app, ["scan", "--input", str(tiny_world), "--output", str(out),
                                    "--watchlist", str(wl)])
     assert res.exit_code == 0, res.output
+    assert "more by linking" in res.output
     camps = json.loads((out / "campaigns.json").read_text())
     hit = [c for c in camps if c.get("attribution")]
     assert hit and hit[0]["attribution"][0]["actor"] == "ACTOR-TEST"

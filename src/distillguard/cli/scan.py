@@ -71,7 +71,9 @@ def scan(
     s = score_summary(result)
     out = Console()
     out.print(f"scored [bold]{s['events']:,}[/] events from [bold]{s['accounts']:,}[/] accounts "
-              f"in {result.timings['total']:.1f} s: [bold red]{s['flagged']:,} flagged[/], "
+              f"in {result.timings['total']:.1f} s: [bold red]{s['flagged']:,} flagged[/] "
+              f"({s['flagged_part1']:,} on their own traffic, "
+              f"{s['flagged'] - s['flagged_part1']:,} more by linking), "
               f"{s['campaigns']} campaign(s)")
     if s["quarantined_rows"]:
         reasons = ", ".join(f"{k}: {v:,}" for k, v in result.report.bad_by_reason().items())
