@@ -80,13 +80,11 @@ def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame) -> pl.LazyFrame
         ev.join(uas, on="user_agent", how="left")
         .join(fam, on="template_id", how="left")
         .join(shared_prompts, on="prompt_hash", how="left")
-        .sort("account_id", "ts")
-        .with_columns(
-            (pl.col("ts").diff().over("account_id").dt.total_milliseconds() / 1000.0)
-            .alias("gap_s"),
-            pl.col("ts").dt.hour().alias("hour"),
-        )
+        .with_columns(pl.col("ts").dt.hour().alias("hour"))
     )
+    # inter-arrival gaps sorted within each account's group: sorting the whole event frame
+    # by (account, ts) first was the largest allocation of the stage at 16M events
+    gap_s = pl.col("ts").sort().diff().dt.total_milliseconds() / 1000.0
     base = x.group_by("account_id").agg(
         pl.len().alias("n_events"),
         pl.col("ts").min().alias("first_ts"),
@@ -118,11 +116,11 @@ def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame) -> pl.LazyFrame
         pl.col("template_id").drop_nulls().n_unique().alias("n_templates"),
         (pl.col("template_id").drop_nulls().value_counts(sort=True).first()
          .struct.field("count") / pl.len()).alias("top_template_share"),
-        pl.col("template_id").drop_nulls().mode().first().alias("top_template"),
+        pl.col("template_id").drop_nulls().mode().min().alias("top_template"),  # ties: smallest id
         (pl.col("fam_accounts").fill_null(0) >= 5).mean().alias("wide_family_share"),
         pl.col("fam_accounts").max().fill_null(0).alias("max_family_accounts"),
-        pl.col("gap_s").mean().alias("gap_mean_s"),
-        pl.col("gap_s").std().alias("gap_std_s"),
+        gap_s.mean().alias("gap_mean_s"),
+        gap_s.std().alias("gap_std_s"),
     )
     hours = (
         x.group_by("account_id", "hour").agg(pl.len().alias("c"))
