@@ -15,6 +15,7 @@ from distillguard.exchange.routes import (
     discovery,
     events,
     manifest,
+    members,
     objects,
     sightings,
     status,
@@ -52,8 +53,8 @@ def create_app(settings: HubSettings, store: HubStore | None = None) -> FastAPI:
     app.state.hub = hub
     install_error_handlers(app)
     # versions/ before objects/{id}/ is irrelevant (distinct paths); events and
-    # sightings are hub extensions beside the TAXII resources.
+    # sightings and members/me are hub extensions beside the TAXII resources.
     for module in (discovery, api_root, collections, objects, manifest, versions, status,
-                   events, sightings):
+                   events, sightings, members):
         app.include_router(module.router)
     return app

@@ -3,6 +3,12 @@
 Every object goes through ``validate_stix`` (the OASIS validator's checks); nothing is
 stored unvalidated. A failure names the object's id (when it has a usable one) and the
 validator's reasons; good objects in the same envelope are still stored.
+
+Attribution: when the posting member's identity id is given, an object may only claim
+that identity as its author (``attribution_error``). Without this any member could
+publish indicators "created by" a rival lab, or sightings that seem to come from it.
+An absent ``created_by_ref`` is accepted, as TAXII servers commonly do: the store keeps
+the posting member as the object's publisher either way.
 """
 
 from __future__ import annotations
@@ -35,16 +41,58 @@ def _id_of(obj: Any) -> str:
     return raw[:300] if isinstance(raw, str) else "unidentified-object"
 
 
-def prepare(objs: Sequence[Any]) -> tuple[list[NewObject], list[Rejected]]:
+def attribution_error(obj: dict[str, Any], identity_id: str) -> str | None:
+    """Why a member whose identity is ``identity_id`` may not publish ``obj`` (None: it may).
+
+    ``obj`` has passed validation. The message names only the poster's own identity, so
+    it tells nothing about whether the claimed identity belongs to another member.
+    """
+    creator = obj.get("created_by_ref")
+    if creator is not None and creator != identity_id:
+        return (
+            f"created_by_ref must be your own identity ({identity_id}) or absent; "
+            "objects cannot be attributed to another identity"
+        )
+    if obj["type"] == "identity" and obj["id"] != identity_id:
+        return f"a member may only publish its own identity object ({identity_id})"
+    if obj["type"] == "sighting":
+        where = obj.get("where_sighted_refs") or []
+        if any(ref != identity_id for ref in where):
+            return f"where_sighted_refs may only name your own identity ({identity_id})"
+        if extension_body(obj).get("anonymous") is True and (creator is not None or where):
+            return (
+                "an anonymous sighting must carry neither created_by_ref nor "
+                "where_sighted_refs: served verbatim, they would name you to every reader"
+            )
+    return None
+
+
+def _version_of(obj: Any) -> str:
+    version = obj.get("modified") or obj.get("created") if isinstance(obj, dict) else ""
+    return version if isinstance(version, str) else ""
+
+
+def prepare(
+    objs: Sequence[Any], publisher_identity: str | None = None
+) -> tuple[list[NewObject], list[Rejected]]:
+    """Validate ``objs``; with ``publisher_identity`` also enforce ``attribution_error``.
+
+    The hub's own definition objects (``admin.definition_objects``) are prepared without
+    an identity: they are attributed to the forum, not to a member.
+    """
     good: list[NewObject] = []
     bad: list[Rejected] = []
     for obj in objs:
         report = validate_stix(obj)
         if not report.valid:
             msg = "; ".join(report.errors)[:_MAX_MESSAGE]
-            version = obj.get("modified") or obj.get("created") if isinstance(obj, dict) else ""
-            bad.append(Rejected(_id_of(obj), version if isinstance(version, str) else "", msg))
+            bad.append(Rejected(_id_of(obj), _version_of(obj), msg))
             continue
+        if publisher_identity is not None:
+            why = attribution_error(obj, publisher_identity)
+            if why is not None:
+                bad.append(Rejected(_id_of(obj), _version_of(obj), why))
+                continue
         try:
             body = orjson.dumps(obj)
             digest = hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()

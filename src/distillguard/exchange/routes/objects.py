@@ -138,7 +138,7 @@ def _parse_envelope(raw: bytes) -> list[Any]:
 
 def _publish(hub: Hub, member: Member, collection_id: str, objs: list[Any]) -> dict[str, Any]:
     request_ts = now_ts()
-    good, bad = prepare(objs)
+    good, bad = prepare(objs, member.identity_id)
     status: dict[str, Any] = {}
 
     def record(outcomes: list[AddOutcome], added: int) -> PublishRecord:

@@ -1,0 +1,42 @@
+"""GET /{api_root}/members/me/ -- who the caller is to the hub (hub extension).
+
+A member signs what it publishes with ``created_by_ref`` set to its identity id, and the
+hub refuses any other identity (``exchange.ingest.attribution_error``). Without this
+endpoint that id only reached a lab through the admin who created it; now any working
+credential (Basic or bearer) can ask. It answers only about the caller, so it leaks
+nothing about other members; collections the caller holds no right on are not listed.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from distillguard.exchange.context import hub_of
+from distillguard.exchange.errors import not_found, taxii_response
+from distillguard.exchange.routes._params import check_accept
+
+router = APIRouter()
+
+
+@router.get("/{api_root}/members/me/")
+def whoami(api_root: str, request: Request) -> Response:
+    hub = hub_of(request)
+    check_accept(request)
+    member = hub.caller(request)
+    if api_root != hub.settings.api_root:
+        raise not_found("API root")
+    grants = {g.collection_id: g for g in hub.store.member_grants(member.id)}
+    cols = [
+        {"id": c.id, "title": c.title, "can_read": grants[c.id].can_read,
+         "can_write": grants[c.id].can_write}
+        for c in hub.store.list_collections()
+        if c.id in grants and (grants[c.id].can_read or grants[c.id].can_write)
+    ]
+    body = {
+        "name": member.name,
+        "identity_id": member.identity_id,
+        "org": member.org,
+        "collections": cols,
+    }
+    return taxii_response(body)
