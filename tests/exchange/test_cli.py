@@ -28,6 +28,8 @@ def test_admin_commands_manage_members_tokens_and_collections(tmp_path: Path) ->
     d = ["--data-dir", str(tmp_path)]
     out = _run("member", "add", "lab-a", "--org", "Lab A", *d)
     assert "password (shown once)" in out
+    # The identity id a member signs with (created_by_ref) is printed where it is created.
+    assert re.search(r"member lab-a  identity identity--[0-9a-f-]{36}", out)
     listing = _run("member", "list", *d)
     assert "lab-a" in listing and "identity--" in listing
     created = _run("collection", "create", "intel", *d)
