@@ -28,6 +28,9 @@ from distillguard.scoring import Calibration, reasons, score_accounts
 from distillguard.signals.registry import DetectionConfig, load_config
 
 BATCH_ROWS = 200_000
+#: Part 1's calibrated operating point (``scoring``: ``flagged = score >= 0.5``), reused as
+#: the flag threshold after score propagation.
+PART1_FLAG_SCORE = 0.5
 SAMPLE_MERGE_EVERY = 4
 
 
@@ -124,14 +127,17 @@ def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFram
     values and ``score_part1``, ``flagged_part1``, ``link_reasons`` added (so readers see
     what linking added), the campaign dicts, and the ``LinkResult`` (for the report).
 
-    ``flagged`` after propagation: linking keeps part 1's label-free operating point. The
-    threshold is the lowest score part 1 flagged (part 1 picked it from the score
-    distribution to hit a target FPR without labels); an account is flagged when part 1
-    flagged it or its propagated score reaches that threshold. Propagation only raises
-    scores (``max(own, evidence x tie)``), so part-1 verdicts are never withdrawn.
+    ``flagged`` after propagation: linking keeps part 1's label-free operating point.
+    Part 1's score is calibrated so that 0.5 is the threshold it derived from the score
+    distribution for a target FPR, without labels (``flagged = score >= 0.5``); linking
+    flags an account when part 1 flagged it or its propagated score reaches that same 0.5
+    (``GraphConfig.flag_threshold``; a caller's ``graph_config`` overrides it).
+    Propagation only raises scores (``max(own, evidence x tie)``), so part-1 verdicts are
+    never withdrawn.
     """
+    cfg = graph_config or GraphConfig(flag_threshold=PART1_FLAG_SCORE)
     res = link_accounts(events, accounts, scored.select("account_id", "score", "flagged"),
-                        config=graph_config, watchlist=watchlist)
+                        config=cfg, watchlist=watchlist)
     campaigns = summarize_campaigns(res, events, accounts, releases)
     linked = res.accounts.select(
         "account_id", pl.col("cluster_id").alias("_cid"), pl.col("score").alias("_score"),
