@@ -146,21 +146,26 @@ def release_features(ev: pl.LazyFrame, releases: pl.DataFrame) -> pl.LazyFrame:
                                  "pivot_hours": pl.Float64(), "pivot_model": pl.String()})
     if releases.height == 0:
         return empty
-    rel = releases.lazy().select(pl.col("model").alias("rel_model"), "released_at")
-    per = (
-        ev.select("account_id", "ts", pl.col("model").cast(pl.String)).join(rel, how="cross")
-        .group_by("account_id", "rel_model")
-        .agg(
-            (pl.col("ts") < pl.col("released_at")).sum().alias("n_before"),
-            ((pl.col("ts") >= pl.col("released_at"))
-             & (pl.col("ts") < pl.col("released_at") + pl.duration(hours=48))).sum()
-            .alias("n_after"),
-            ((pl.col("ts") >= pl.col("released_at"))
-             & (pl.col("ts") < pl.col("released_at") + pl.duration(hours=48))
-             & (pl.col("model") == pl.col("rel_model"))).sum().alias("n_after_new"),
-            ((pl.col("ts").filter(pl.col("model") == pl.col("rel_model")).min()
-              - pl.col("released_at").first()).dt.total_minutes() / 60.0).alias("pivot_hours"),
+    # one group-by per release with the release as literals (releases are a handful): a
+    # cross join of events x releases materialised every event once per release
+    parts = []
+    for rel_model, released_at in releases.select("model", "released_at").iter_rows():
+        t0 = pl.lit(released_at, dtype=releases.schema["released_at"])
+        after = (pl.col("ts") >= t0) & (pl.col("ts") < t0 + pl.duration(hours=48))
+        new_model = pl.col("model").cast(pl.String) == pl.lit(rel_model)
+        parts.append(
+            ev.group_by("account_id")
+            .agg(
+                (pl.col("ts") < t0).sum().alias("n_before"),
+                after.sum().alias("n_after"),
+                (after & new_model).sum().alias("n_after_new"),
+                ((pl.col("ts").filter(new_model).min() - t0).dt.total_minutes() / 60.0)
+                .alias("pivot_hours"),
+            )
+            .with_columns(pl.lit(rel_model, dtype=pl.String).alias("rel_model"))
         )
+    per = (
+        pl.concat(parts)
         .filter((pl.col("n_before") > 0) & (pl.col("n_after") > 0))
         .with_columns((pl.col("n_after_new") / pl.col("n_after")).alias("pivot_share"))
     )
