@@ -34,6 +34,36 @@ PART1_FLAG_SCORE = 0.5
 SAMPLE_MERGE_EVERY = 4
 
 
+@dataclass(frozen=True)
+class PartnerIntel:
+    """Partners' indicators to match during a scan (the sharing half, issue 7).
+
+    ``store``: the local SQLite store ``distillguard share pull`` fills; ``keyring``: the
+    consortium keyring (default ``$DISTILLGUARD_KEYRING``); ``identity``: this lab's own
+    STIX identity, whose indicators are ignored. Exact keyed-hash matching only: fuzzy
+    template-sketch matching needs prompt text and runs in ``distillguard share match``.
+    """
+
+    store: Path
+    keyring: Path | None = None
+    identity: str | None = None
+
+    def apply(self, events: pl.DataFrame, accounts: pl.DataFrame,
+              scored: pl.DataFrame) -> pl.DataFrame:
+        from distillguard.share.keys import load_keyring
+        from distillguard.share.match import apply_boosts, match_indicators
+        from distillguard.share.store import IndicatorStore
+
+        ring = load_keyring(self.keyring) if self.keyring is not None else None
+        store = IndicatorStore(self.store)
+        try:
+            boosts = match_indicators(events, accounts, store, keyring=ring,
+                                      identity=self.identity or None)
+        finally:
+            store.close()
+        return apply_boosts(scored, boosts)
+
+
 @dataclass
 class ScanResult:
     """Everything a scan produced; ``write_outputs`` turns it into files."""
@@ -193,11 +223,14 @@ def run_scan(
     template_config: TemplateConfig | None = None,
     watchlist: str | Path | None = None,
     graph_config: GraphConfig | None = None,
+    intel: PartnerIntel | None = None,
 ) -> ScanResult:
     """Scan one dataset directory. Never reads ``labels.*``.
 
     ``watchlist``: YAML/JSON file of known actors' indicators; campaigns whose
     infrastructure matches are attributed (see ``docs/linking.md``).
+    ``intel``: partners' indicators pulled from the hub (``distillguard share pull``);
+    matches raise scores and add reasons (see ``docs/sharing.md``).
     """
     cfg = config or load_config(config_path)
     t: dict[str, float] = {}
@@ -240,6 +273,10 @@ def run_scan(
     want = linked.select(pl.col("score").ge(0.2) | pl.col("flagged")).to_series()
     linked = linked.with_columns(merge_reasons(reasons(linked, linked, cfg, only=want), linked))
     t["reasons"] = time.perf_counter() - t6
+    if intel is not None:
+        t7 = time.perf_counter()
+        linked = intel.apply(events, accounts, linked)
+        t["partner_intel"] = time.perf_counter() - t7
     t["total"] = time.perf_counter() - t0
     return ScanResult(linked, campaigns, events, families, samples, releases, cal, report,
                       cfg, t, events.height, link)

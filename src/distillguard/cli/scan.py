@@ -23,6 +23,13 @@ def scan(
     watchlist: Path | None = typer.Option(None, "--watchlist", metavar="FILE",
                                           help="YAML/JSON watch-list of known actors' "
                                           "indicators; matching campaigns are attributed."),
+    intel: Path | None = typer.Option(None, "--intel", metavar="STORE",
+                                      help="Partner indicators pulled with `distillguard share "
+                                      "pull` (SQLite store); matches raise scores with reasons."),
+    keyring: Path | None = typer.Option(None, "--keyring", envvar="DISTILLGUARD_KEYRING",
+                                        help="Consortium keyring for --intel (keyed hashes)."),
+    identity: str = typer.Option("", "--identity", envvar="DISTILLGUARD_IDENTITY",
+                                 help="This lab's STIX identity (its own indicators ignored)."),
 ) -> None:
     """Score every account for adversarial distillation and explain the verdicts.
 
@@ -34,12 +41,17 @@ def scan(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from distillguard.errors import ConfigError, IngestError
+    from distillguard.share.errors import ShareError
     from distillguard.ingest import StrictModeError, open_dataset, progress_total
     from distillguard.ingest._errors import ContractError
-    from distillguard.pipeline import run_scan, score_summary, write_outputs
+    from distillguard.pipeline import PartnerIntel, run_scan, score_summary, write_outputs
     from distillguard.signals.registry import load_config
 
     err = Console(stderr=True)
+    if intel is not None and not intel.is_file():
+        err.print(f"[bold red]partner intel:[/] no indicator store at {intel} "
+                  "(fill one with `distillguard share pull --store ...`)")
+        raise typer.Exit(EXIT_INPUT)
     try:
         cfg = load_config(config)
     except ConfigError as exc:
@@ -54,7 +66,9 @@ def scan(
                       + unit), TimeElapsedColumn(), console=err, transient=True) as bar:
             task = bar.add_task("events", total=total if unit == "rows" else None)
             result = run_scan(input_dir, config=cfg, strict=strict, quarantine=quarantine,
-                              on_rows=lambda n: bar.advance(task, n), watchlist=watchlist)
+                              on_rows=lambda n: bar.advance(task, n), watchlist=watchlist,
+                              intel=PartnerIntel(intel, keyring, identity or None)
+                              if intel is not None else None)
         paths = write_outputs(result, output)
     except StrictModeError as exc:
         err.print(f"[bold red]bad row (--strict):[/] {exc}")
@@ -67,6 +81,9 @@ def scan(
         raise typer.Exit(EXIT_INPUT) from exc
     except ConfigError as exc:
         err.print(f"[bold red]config error:[/] {exc}")
+        raise typer.Exit(EXIT_CONFIG) from exc
+    except ShareError as exc:  # unreadable keyring or indicator store
+        err.print(f"[bold red]partner intel:[/] {exc}")
         raise typer.Exit(EXIT_CONFIG) from exc
     s = score_summary(result)
     out = Console()
