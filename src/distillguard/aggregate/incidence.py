@@ -114,11 +114,31 @@ def ip_block_expr(col: str = "client_ip") -> pl.Expr:
 
 
 def _event_rows(events: pl.LazyFrame, kind: str, entity: pl.Expr) -> pl.LazyFrame:
+    # Group on the column's own type and cast the (far fewer) groups to strings afterwards:
+    # formatting 16M integers (asn, time buckets) as strings before the group-by cost more
+    # than the group-by itself. Distinct values stay distinct strings, so rows are the same.
     return (
-        events.select(pl.col("account_id"), entity.cast(pl.String()).alias("entity"))
-        .filter(pl.col("entity").is_not_null() & (pl.col("entity") != ""))
+        events.select(pl.col("account_id"), entity.alias("entity"))
+        .filter(pl.col("entity").is_not_null())
         .group_by("account_id", "entity")
         .agg(pl.len().cast(pl.Int64()).alias("n"))
+        .with_columns(pl.col("entity").cast(pl.String()), pl.lit(kind).alias("kind"))
+        .filter(pl.col("entity") != "")
+    )
+
+
+def _derived_rows(rows: pl.LazyFrame, kind: str, entity: pl.Expr) -> pl.LazyFrame:
+    """Re-key already aggregated ``(account_id, entity, n)`` rows by a function of the entity.
+
+    ``ip_block`` of an event is a function of its ``client_ip``, so summing the per-(account,
+    ip) counts per (account, block) gives the same rows as a second pass over the events,
+    at the cost of one pass over the (account, ip) pairs instead of every event.
+    """
+    return (
+        rows.select("account_id", entity.cast(pl.String()).alias("entity"), "n")
+        .filter(pl.col("entity").is_not_null() & (pl.col("entity") != ""))
+        .group_by("account_id", "entity")
+        .agg(pl.col("n").sum().cast(pl.Int64()))
         .with_columns(pl.lit(kind).alias("kind"))
     )
 
@@ -152,13 +172,19 @@ def build_incidence(
 
     ev = events.lazy()
     parts: list[pl.LazyFrame] = []
+    ip_rows: pl.LazyFrame | None = None
     for kind, col in EVENT_KINDS.items():
         if kind == "model":
             continue  # every account uses a model; too coarse to link on
-        if on(kind) and _has(events, col):
+        if kind == "ip" and _has(events, col) and (on("ip") or on("ip_block")):
+            # aggregated once, eagerly: both ``ip`` and ``ip_block`` rows come from it
+            ip_rows = _event_rows(ev, "ip", pl.col(col)).collect().lazy()
+            if on("ip"):
+                parts.append(ip_rows)
+        elif on(kind) and _has(events, col):
             parts.append(_event_rows(ev, kind, pl.col(col)))
-    if on("ip_block") and _has(events, "client_ip"):
-        parts.append(_event_rows(ev, "ip_block", ip_block_expr("client_ip")))
+    if on("ip_block") and ip_rows is not None:
+        parts.append(_derived_rows(ip_rows, "ip_block", ip_block_expr("entity")))
     sp_col = None
     if _has(events, "system_prompt_hash"):
         sp_col = pl.col("system_prompt_hash")
@@ -176,8 +202,12 @@ def build_incidence(
             .filter(pl.col("_n") >= cfg.lockstep_min_events)
             .select("account_id")
         )
-        bucket = (pl.col("ts").dt.epoch("s") // w).cast(pl.String())
-        parts.append(_event_rows(ev.join(busy, on="account_id", how="semi"), "lockstep", bucket))
+        bucket = pl.col("ts").dt.epoch("s") // w
+        # the "busy" filter is per account, so it can run on the aggregated rows instead of
+        # semi-joining every event
+        parts.append(
+            _event_rows(ev, "lockstep", bucket).join(busy, on="account_id", how="semi")
+        )
 
     if accounts is not None and accounts.height:
         ac = accounts.lazy()

@@ -38,7 +38,9 @@ def leiden_membership(
     src = graph.edges.get_column("src").to_numpy()
     dst = graph.edges.get_column("dst").to_numpy()
     w = graph.edges.get_column("weight").to_numpy().astype(float)
-    g = ig.Graph(n=n, edges=np.column_stack([src, dst]), directed=False)
+    # a list of Python int pairs: igraph converts it ~3x faster than a numpy (m, 2) array
+    # (1.9 -> 0.6 s for 1.9M edges); same edges, same order, so the same partition
+    g = ig.Graph(n=n, edges=list(zip(src.tolist(), dst.tolist(), strict=True)), directed=False)
     # igraph's native Leiden (same algorithm as leidenalg, ~20x faster here); igraph draws
     # from a Python RNG, seeded locally and restored so results are reproducible.
     rng = random.Random(seed)
@@ -46,7 +48,7 @@ def leiden_membership(
     try:
         part = g.community_leiden(
             objective_function="modularity",
-            weights=w,
+            weights=w.tolist(),
             resolution=resolution,
             n_iterations=n_iterations,
         )
@@ -81,23 +83,43 @@ def _peel(
     removing every node under the bar at once can wipe out a whole side in one round.
     """
     alive_r = np.zeros(n_rows, dtype=bool)
-    alive_r[np.unique(rows)] = True
+    alive_r[rows] = True
     alive_c = np.zeros(n_cols, dtype=bool)
-    alive_c[np.unique(cols)] = True
+    alive_c[cols] = True
+    # Working arrays are compacted whenever a quarter of the edges has died: dead edges and
+    # dead nodes are dropped and the alive nodes renumbered in their original order
+    # (``id_r``/``id_c`` map back), so late rounds with a few thousand nodes left cost a few
+    # thousand operations, not a pass over the whole incidence. Dead edges only ever added
+    # 0.0 to the degree sums and the node order is kept, so every round removes exactly
+    # the nodes the uncompacted loop removed.
+    id_r = np.arange(n_rows)
+    id_c = np.arange(n_cols)
+    best_r, best_c, best_d = np.flatnonzero(alive_r), np.flatnonzero(alive_c), -1.0
     alive_e = np.ones(len(w), dtype=bool)
-    best = (alive_r.copy(), alive_c.copy(), -1.0)
+    n_alive = len(w)
     for _ in range(400):
+        if n_alive < 0.75 * len(w):
+            keep_r = np.flatnonzero(alive_r)
+            keep_c = np.flatnonzero(alive_c)
+            new_r = np.cumsum(alive_r) - 1
+            new_c = np.cumsum(alive_c) - 1
+            rows, cols, w = new_r[rows[alive_e]], new_c[cols[alive_e]], w[alive_e]
+            id_r, id_c = id_r[keep_r], id_c[keep_c]
+            alive_r = np.ones(len(id_r), dtype=bool)
+            alive_c = np.ones(len(id_c), dtype=bool)
+            alive_e = np.ones(len(w), dtype=bool)
+        n_r = len(alive_r)
         n_nodes = int(alive_r.sum() + alive_c.sum())
-        if n_nodes == 0 or not alive_e.any():
+        if n_nodes == 0 or n_alive == 0:
             break
-        we = np.where(alive_e, w, 0.0)
+        we = w if n_alive == len(w) else np.where(alive_e, w, 0.0)
         dens = float(we.sum()) / n_nodes
-        if dens > best[2]:
-            best = (alive_r.copy(), alive_c.copy(), dens)
+        if dens > best_d:
+            best_r, best_c, best_d = id_r[alive_r], id_c[alive_c], dens
         deg = np.concatenate(
             [
-                np.where(alive_r, np.bincount(rows, weights=we, minlength=n_rows), np.inf),
-                np.where(alive_c, np.bincount(cols, weights=we, minlength=n_cols), np.inf),
+                np.where(alive_r, np.bincount(rows, weights=we, minlength=n_r), np.inf),
+                np.where(alive_c, np.bincount(cols, weights=we, minlength=len(alive_c)), np.inf),
             ]
         )
         thr = 2.0 * (1.0 + eps) * dens
@@ -107,12 +129,15 @@ def _peel(
         k = max(1, int(max_frac * n_nodes))
         if len(below) > k:
             below = below[np.argpartition(deg[below], k - 1)[:k]]
-        drop_r = below[below < n_rows]
-        drop_c = below[below >= n_rows] - n_rows
-        alive_r[drop_r] = False
-        alive_c[drop_c] = False
+        alive_r[below[below < n_r]] = False
+        alive_c[below[below >= n_r] - n_r] = False
         alive_e &= alive_r[rows] & alive_c[cols]
-    return best
+        n_alive = int(np.count_nonzero(alive_e))
+    r_mask = np.zeros(n_rows, dtype=bool)
+    r_mask[best_r] = True
+    c_mask = np.zeros(n_cols, dtype=bool)
+    c_mask[best_c] = True
+    return r_mask, c_mask, best_d
 
 
 def dense_blocks(
