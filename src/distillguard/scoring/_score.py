@@ -16,13 +16,13 @@ content evidence without the operation, app backends and batch jobs have the ope
 without the content.
 
 Threshold without labels (see docs/detection.md): the bulk of accounts is taken as the
-null. Its location ``m`` (median) and scale ``s`` (median - 10th percentile, / 1.2816,
-i.e. the normal-equivalent spread of the *lower* half, which contamination in the upper
-tail cannot inflate) are robust to up to ~50% attackers. The null's upper tail is modelled
-as Laplace (double-exponential) with that standard deviation -- sums of bounded evidence
-have roughly exponential tails, and Laplace is heavier than normal or logistic, so the
-FPR estimate errs on the safe side -- and the threshold is the raw value where that tail
-falls to ``target_fpr``: ``t = m + (s / sqrt 2) * ln(0.5 / target_fpr)``. The
+null, modelled as Laplace (double-exponential) -- sums of bounded evidence have roughly
+exponential tails, and Laplace is heavier than normal or logistic. Its location ``m``
+(median) and scale ``b`` are fitted to the *lower* half only, which contamination in the
+upper tail cannot inflate (robust to up to ~50% attackers): the Laplace 10th percentile
+is ``m - b ln 5``, so ``b = (m - q10) / ln 5``. The threshold is the raw value where the
+upper tail falls to ``target_fpr``: ``t = m + b * ln(0.5 / target_fpr)``; the null's
+standard deviation ``s = b * sqrt 2`` is what the report prints. The
 score is a logistic of the distance to the threshold in null-scale units, so 0.5 is the
 operating point and scores are comparable across datasets.
 """
@@ -85,8 +85,13 @@ def calibrate(raw: np.ndarray, target_fpr: float) -> Calibration:
         return Calibration(0.0, MIN_SCALE, math.inf, target_fpr, 0.0)
     m = float(np.median(raw))
     q10 = float(np.quantile(raw, 0.10))
-    scale = max((m - q10) / 1.2816, MIN_SCALE)
-    b = scale / math.sqrt(2)  # Laplace with standard deviation `scale`
+    # Laplace(m, b) fitted to the lower half with its own quantile: q10 = m - b ln 5. (Until
+    # 2026-11-27 the spread was the *normal*-equivalent (m - q10) / 1.2816 read as a Laplace
+    # standard deviation, which understated b by 11% and put the threshold at ~2x the
+    # target FPR even on an exactly Laplace null.)
+    b = (m - q10) / math.log(5.0)
+    scale = max(b * math.sqrt(2), MIN_SCALE)  # reported as the null's standard deviation
+    b = scale / math.sqrt(2)
     thr = m + b * math.log(0.5 / target_fpr)
     return Calibration(m, scale, thr, target_fpr, float(np.mean(raw >= thr)))
 

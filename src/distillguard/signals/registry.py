@@ -20,6 +20,7 @@ from distillguard.signals.builtin.automation import Automation
 from distillguard.signals.builtin.capability_sweep import CapabilitySweep
 from distillguard.signals.builtin.established_app import EstablishedApp
 from distillguard.signals.builtin.evaluation_pattern import EvaluationPattern
+from distillguard.signals.builtin.organic_usage import OrganicUsage
 from distillguard.signals.builtin.output_harvesting import OutputHarvesting
 from distillguard.signals.builtin.reasoning_elicitation import ReasoningElicitation
 from distillguard.signals.builtin.release_pivot import ReleasePivot
@@ -33,7 +34,7 @@ BUILTIN: dict[str, type[Signal]] = {
     cls.name: cls
     for cls in (TemplateFamily, ReasoningElicitation, RubricGrading, SensitiveRewrite,
                 SyntheticData, CapabilitySweep, OutputHarvesting, Automation, Volume,
-                ReleasePivot, AccountFacts, EvaluationPattern, EstablishedApp)
+                ReleasePivot, AccountFacts, EvaluationPattern, EstablishedApp, OrganicUsage)
 }
 
 
