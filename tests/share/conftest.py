@@ -1,4 +1,6 @@
-"""A tiny simulated 3-lab world (scale 0.01, ~20k events in all), built once per session."""
+"""A tiny simulated 3-lab world (scale 0.01, ~20k events in all), built once per session.
+
+Named apart from the hand-built `tiny_world` in tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sim_world3(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from distillguard.sim import simulate
 
     out = tmp_path_factory.mktemp("share-world") / "w"

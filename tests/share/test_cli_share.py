@@ -28,16 +28,16 @@ def _fake_scan(world: Path, lab: str, out: Path) -> None:
                   ).write_csv(out / "accounts.csv")
 
 
-def test_cli_keygen_publish_dry_run_and_match(tiny_world: Path, tmp_path: Path) -> None:
+def test_cli_keygen_publish_dry_run_and_match(sim_world3: Path, tmp_path: Path) -> None:
     ring = tmp_path / "keyring.yaml"
     r = runner.invoke(app, ["share", "keygen", "--out", str(ring), "--key-id", "forum",
                             "--epoch", "2026-01"])
     assert r.exit_code == 0, r.output
     policy = tmp_path / "policy.yaml"
     policy.write_text("collection: col-1\nmin_confidence: 50\nmin_cluster_size: 2\n")
-    _fake_scan(tiny_world, "lab-aurora", tmp_path / "scan-a")
+    _fake_scan(sim_world3, "lab-aurora", tmp_path / "scan-a")
     bundle = tmp_path / "bundle.json"
-    r = runner.invoke(app, ["share", "publish", "--input", str(tiny_world / "lab-aurora"),
+    r = runner.invoke(app, ["share", "publish", "--input", str(sim_world3 / "lab-aurora"),
                             "--scan", str(tmp_path / "scan-a"), "--policy", str(policy),
                             "--keyring", str(ring), "--dry-run", "--bundle-out", str(bundle)])
     assert r.exit_code == 0, r.output
@@ -50,8 +50,8 @@ def test_cli_keygen_publish_dry_run_and_match(tiny_world: Path, tmp_path: Path) 
     st = IndicatorStore(store)
     st.add(objs, "col-1")
     st.close()
-    _fake_scan(tiny_world, "lab-corvid", tmp_path / "scan-c")
-    r = runner.invoke(app, ["share", "match", "--input", str(tiny_world / "lab-corvid"),
+    _fake_scan(sim_world3, "lab-corvid", tmp_path / "scan-c")
+    r = runner.invoke(app, ["share", "match", "--input", str(sim_world3 / "lab-corvid"),
                             "--scan", str(tmp_path / "scan-c"), "--store", str(store),
                             "--keyring", str(ring), "--output", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output

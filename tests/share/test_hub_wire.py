@@ -64,8 +64,8 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
 
 
 @pytest.fixture(scope="module")
-def labs(tiny_world: Path) -> dict[str, LabData]:
-    return {lab: load_lab(tiny_world / lab, with_prompts=True) for lab in LABS}
+def labs(sim_world3: Path) -> dict[str, LabData]:
+    return {lab: load_lab(sim_world3 / lab, with_prompts=True) for lab in LABS}
 
 
 def _truth_campaigns(world: Path, lab: str, data: LabData) -> list[dict[str, Any]]:
@@ -87,14 +87,14 @@ POLICY_KW = {"min_confidence": 50, "min_cluster_size": 2}
 
 
 def test_publish_pull_match_sight_and_nothing_raw_on_the_wire(
-        net: Net, labs: dict[str, LabData], tiny_world: Path, tmp_path: Path) -> None:
+        net: Net, labs: dict[str, LabData], sim_world3: Path, tmp_path: Path) -> None:
     policy = Policy(collection=net.collection, **POLICY_KW)  # type: ignore[arg-type]
     guards = {lab: LeakGuard.from_frames(d.accounts, d.events, policy,
                                          prompts=d.prompts.get_column("prompt"))
               for lab, d in labs.items()}
     # 1. aurora publishes its campaigns
     a = labs["lab-aurora"]
-    camps = _truth_campaigns(tiny_world, "lab-aurora", a)
+    camps = _truth_campaigns(sim_world3, "lab-aurora", a)
     members = pl.Series([x for c in camps for x in c["accounts"]])
     sk = family_skeletons(a.prompts.filter(pl.col("account_id").is_in(members.implode())),
                           a.events["template_id"].drop_nulls())
@@ -113,7 +113,7 @@ def test_publish_pull_match_sight_and_nothing_raw_on_the_wire(
     c = labs["lab-corvid"]
     boosts = match_indicators(c.events, c.accounts, store, keyring=RING,
                               identity=net.identities["lab-corvid"])
-    labels = pl.read_parquet(tiny_world / "lab-corvid" / "labels.parquet")
+    labels = pl.read_parquet(sim_world3 / "lab-corvid" / "labels.parquet")
     j = boosts.join(labels, on="account_id")
     attack = j.filter(pl.col("label") == "distillation")["share_boost"]
     benign = j.filter(pl.col("label") == "benign")["share_boost"]

@@ -36,9 +36,9 @@ def _partner_store(world: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_scan_with_partner_intel_raises_matched_accounts_with_reasons(
-        tiny_world: Path, tmp_path: Path) -> None:
-    store, ring = _partner_store(tiny_world, tmp_path)
-    lab = str(tiny_world / "lab-corvid")
+        sim_world3: Path, tmp_path: Path) -> None:
+    store, ring = _partner_store(sim_world3, tmp_path)
+    lab = str(sim_world3 / "lab-corvid")
     r = runner.invoke(app, ["scan", "-i", lab, "-o", str(tmp_path / "plain")])
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["scan", "-i", lab, "-o", str(tmp_path / "shared"),
@@ -60,9 +60,9 @@ def test_scan_with_partner_intel_raises_matched_accounts_with_reasons(
     assert not both.filter(pl.col("flagged_plain") & ~pl.col("flagged")).height
 
 
-def test_scan_with_missing_intel_store_is_an_input_error(tiny_world: Path,
+def test_scan_with_missing_intel_store_is_an_input_error(sim_world3: Path,
                                                          tmp_path: Path) -> None:
-    r = runner.invoke(app, ["scan", "-i", str(tiny_world / "lab-corvid"), "-o",
+    r = runner.invoke(app, ["scan", "-i", str(sim_world3 / "lab-corvid"), "-o",
                             str(tmp_path / "o"), "--intel", str(tmp_path / "nope.db")])
     assert r.exit_code == 3
     assert not (tmp_path / "o" / "accounts.csv").exists()

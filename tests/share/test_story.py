@@ -7,12 +7,12 @@ import polars as pl
 from distillguard.share.story import run_story
 
 
-def test_three_lab_story_runs_and_nothing_raw_crosses_the_wire(tiny_world: Path,
+def test_three_lab_story_runs_and_nothing_raw_crosses_the_wire(sim_world3: Path,
                                                                 tmp_path: Path) -> None:
-    res = run_story(tiny_world, tmp_path / "story", days=(10, 28), fine_hours=96)
+    res = run_story(sim_world3, tmp_path / "story", days=(10, 28), fine_hours=96)
     assert res.published > 0 and res.wire_bodies > 0 and res.wire_bytes > 1000
     assert res.wire_findings == 0
-    labels = pl.concat([pl.read_parquet(tiny_world / lab / "labels.parquet")
+    labels = pl.concat([pl.read_parquet(sim_world3 / lab / "labels.parquet")
                         .filter(pl.col("label") == "distillation")
                         .select("campaign").unique().with_columns(pl.lit(lab).alias("lab"))
                         for lab in ("lab-aurora", "lab-corvid", "lab-lumen")])
