@@ -1,12 +1,14 @@
 #!/usr/bin/env python
 """Graph stage benchmark: incidence + graph build + Leiden + dense blocks + propagation.
 
-Size = number of accounts; 24% of them are attacker accounts in three campaigns
-(16k/6k/2k at 100K, the disclosure's ~24k), with 300 resold honest customers per campaign,
+Size = number of accounts (``160Kx80``: 80 events per benign account and 160 per attacker
+instead of the default 12/40, the scan's 16M-event shape); 24% of them are attacker
+accounts in three campaigns (16k/6k/2k at 100K, the disclosure's ~24k), with 300 resold honest customers per campaign,
 ~1.7M events at 100K. The frame is synthesised (``distillguard.graph.synth``) outside the
 timed part.
 
     .venv/bin/python bench/bench_graph.py [100K ...]      # standalone table
+    .venv/bin/python bench/bench_graph.py 160Kx80         # 160k accounts, 14.4M events
     .venv/bin/python bench/run.py --only graph --sizes 100K
 """
 
@@ -22,7 +24,7 @@ SIZES = ["100K"]
 
 
 def _accounts(size: str) -> int:
-    s = size.strip().upper()
+    s = size.strip().upper().split("X")[0]
     mult = {"K": 1_000, "M": 1_000_000}.get(s[-1:], 1)
     return int(float(s[:-1] if s[-1:] in "KM" else s) * mult)
 
@@ -34,7 +36,13 @@ def link_accounts_case(size: str) -> dict[str, Any]:
     n = _accounts(size)
     att = int(n * 0.24)
     camps = (att * 2 // 3, att // 4, att - att * 2 // 3 - att // 4)
-    w = synth_world(n_benign=n - att - 900, campaigns=camps, n_resold_per_campaign=300, seed=1)
+    ev_kw: dict[str, int] = {}
+    if "X" in size.upper():  # "160Kx80": 80 events per benign account, 160 per attacker
+        be = int(size.upper().split("X")[1])
+        ev_kw = {"benign_events": be, "attack_events": 2 * be}
+    w = synth_world(
+        n_benign=n - att - 900, campaigns=camps, n_resold_per_campaign=300, seed=1, **ev_kw
+    )
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     res = link_accounts(w.events, w.accounts, w.scores)

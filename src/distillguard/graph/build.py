@@ -104,6 +104,76 @@ def entity_stats(
     )
 
 
+def _sum_kind_pairs(pairs: pl.DataFrame, lockstep_min_shared: int) -> pl.DataFrame:
+    """Sum ``pairs`` per ``(src, dst, kind)``, sorted by those; drop rare lockstep pairs.
+
+    One stable numpy sort on the integer keys (kinds as codes in name order) and a segment
+    sum: a hash group-by on ``(int, int, string)`` plus a sort cost ~1.4 s at 4M pairs.
+    """
+    schema = {
+        "src": pairs.schema["src"],
+        "dst": pairs.schema["dst"],
+        "kind": pl.String(),
+        "weight": pl.Float64(),
+    }
+    if pairs.height == 0:
+        return pl.DataFrame(schema=schema)
+    kind_col = pairs.get_column("kind")
+    kinds = np.asarray(sorted(kind_col.unique().to_list()), dtype=object)
+    kcode = kind_col.replace_strict(
+        kinds.tolist(), list(range(len(kinds))), return_dtype=pl.Int32()
+    ).to_numpy()
+    src = pairs.get_column("src").to_numpy()
+    dst = pairs.get_column("dst").to_numpy()
+    w = pairs.get_column("weight").to_numpy().astype(np.float64)
+    # one int64 key (src, dst, kind) sorts faster than a three-column lexsort; stable, so
+    # the rows of one key are summed in the order they were produced
+    n_v = int(max(src.max(), dst.max())) + 1
+    key = (src.astype(np.int64) * n_v + dst) * len(kinds) + kcode
+    order = np.argsort(key, kind="stable")
+    src, dst, kcode, w = src[order], dst[order], kcode[order], w[order]
+    new = np.concatenate(
+        [[True], (src[1:] != src[:-1]) | (dst[1:] != dst[:-1]) | (kcode[1:] != kcode[:-1])]
+    )
+    start = np.flatnonzero(new)
+    count = np.diff(np.append(start, len(w)))
+    kc = kcode[start]
+    keep = (kinds[kc] != "lockstep") | (count >= lockstep_min_shared)
+    start, kc = start[keep], kc[keep]
+    return pl.DataFrame(
+        {
+            "src": pl.Series(src[start], dtype=schema["src"]),
+            "dst": pl.Series(dst[start], dtype=schema["dst"]),
+            "kind": pl.Series(kinds[kc].tolist(), dtype=pl.String()),
+            "weight": np.add.reduceat(w, np.flatnonzero(new))[keep],
+        }
+    )
+
+
+def _sum_sorted_pairs(kind_edges: pl.DataFrame) -> pl.DataFrame:
+    """Total weight per ``(src, dst)`` from ``kind_edges`` sorted by ``src, dst, kind``.
+
+    The rows of one pair are adjacent, so a segment sum (``np.add.reduceat``) over the
+    sorted column replaces a hash group-by plus a sort (1.9 -> 0.1 s at 3M edges); the
+    kinds of a pair are added in kind order, so the weights are reproducible.
+    """
+    src = kind_edges.get_column("src").to_numpy()
+    dst = kind_edges.get_column("dst").to_numpy()
+    w = kind_edges.get_column("weight").to_numpy()
+    if len(w) == 0:
+        return pl.DataFrame(
+            schema={"src": kind_edges.schema["src"], "dst": kind_edges.schema["dst"], "weight": pl.Float64()}
+        )
+    start = np.flatnonzero(np.concatenate([[True], (src[1:] != src[:-1]) | (dst[1:] != dst[:-1])]))
+    return pl.DataFrame(
+        {
+            "src": pl.Series(src[start], dtype=kind_edges.schema["src"]),
+            "dst": pl.Series(dst[start], dtype=kind_edges.schema["dst"]),
+            "weight": np.add.reduceat(w, start).astype(np.float64),
+        }
+    )
+
+
 def build_graph(
     incidence: pl.DataFrame,
     account_ids: list[str] | np.ndarray,
@@ -181,16 +251,13 @@ def build_graph(
                 (pl.col("_m") * pl.col("_m_b") / (2 * k)).alias("weight"),
             )
         )
-    kind_edges = (
-        pl.concat([pairs_small, *ring_parts], how="vertical")
-        .filter(pl.col("src") != pl.col("dst"))
-        .group_by("src", "dst", "kind")
-        .agg(pl.col("weight").sum(), pl.len().alias("_n"))
-        .filter((pl.col("kind") != "lockstep") | (pl.col("_n") >= lockstep_min_shared))
-        .drop("_n")
-        .sort("src", "dst", "kind")
+    kind_edges = _sum_kind_pairs(
+        pl.concat([pairs_small, *ring_parts], how="vertical").filter(
+            pl.col("src") != pl.col("dst")
+        ),
+        lockstep_min_shared,
     )
-    edges = kind_edges.group_by("src", "dst").agg(pl.col("weight").sum()).sort("src", "dst")
+    edges = _sum_sorted_pairs(kind_edges)
     return AccountGraph(
         account_ids=ids,
         edges=edges,
