@@ -153,7 +153,8 @@ def _all_ids(events: pl.DataFrame, accounts: pl.DataFrame, scores: pl.DataFrame)
     s: set[str] = set()
     for df in (events, accounts, scores):
         if "account_id" in df.columns and df.height:
-            s.update(df.get_column("account_id").cast(pl.String()).drop_nulls().unique().to_list())
+            col = df.get_column("account_id").drop_nulls().unique()
+            s.update(col.cast(pl.String()).to_list())
     return sorted(s)
 
 
@@ -179,6 +180,10 @@ def link_accounts(
     cfg.validate()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
+    if events.schema.get("account_id") == pl.String():
+        # one pass turns the 16M id strings into categorical codes; the distinct ids below
+        # and every per-account group-by in the incidence then hash integers, not strings
+        events = events.with_columns(pl.col("account_id").cast(pl.Categorical()))
     ids = _all_ids(events, accounts, scores)
     inc = build_incidence(events, accounts, config=cfg.incidence)
     timings["incidence_s"] = time.perf_counter() - t0
