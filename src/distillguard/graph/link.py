@@ -335,7 +335,8 @@ def _make_clusters(
     shared = (
         inc.join(vid, on="account_id")
         .group_by("g", "kind", "entity")
-        .agg(pl.col("account_id").n_unique().alias("k"))
+        # build_incidence emits one row per (account, kind, entity): rows = distinct members
+        .agg(pl.len().cast(pl.UInt32()).alias("k"))
         .filter(pl.col("k") >= 2)
         .sort(["g", "k", "kind", "entity"], descending=[False, True, False, False])
         .group_by("g", "kind", maintain_order=True)
@@ -357,12 +358,15 @@ def _make_clusters(
         if kw is not None and total > 0:
             ks = tuple(
                 (str(k), round(float(w) / total, 3))
-                for k, w in kw.sort("weight", descending=True).select("kind", "weight").iter_rows()
+                for k, w in kw.sort(["weight", "kind"], descending=[True, False])
+                .select("kind", "weight")
+                .iter_rows()
             )
         sh = shared_by_g.get((g,))
         evid: list[SharedEntity] = []
         if sh is not None:
-            for k, e, c in sh.sort("k", descending=True).select("kind", "entity", "k").iter_rows():
+            by_k = sh.sort(["k", "kind", "entity"], descending=[True, False, False])
+            for k, e, c in by_k.select("kind", "entity", "k").iter_rows():
                 evid.append(SharedEntity(str(k), _entity_label(k, e, cfg.incidence), int(c)))
         m = len(verts)
         density = total / (m * (m - 1) / 2) if m > 1 else 0.0
