@@ -38,10 +38,12 @@ class Automation(Signal):
         return features.select((s * enough).alias(self.name)).to_series()
 
     def describe(self, row: Mapping[str, Any], strength: float) -> str:
+        ua = row.get("automation_ua_share")  # null: the logs carry no user agents
         return (f"active around the clock (longest quiet stretch {row.get('quiet_hours') or 0} h "
                 f"over {row.get('n_events') or 0:,} requests); "
-                f"{pct(row.get('automation_ua_share'))} from HTTP-library or missing user agents; "
-                f"inter-arrival CV {row.get('gap_cv') or 0:.2f}")
+                + (f"{pct(ua)} from HTTP-library or missing user agents; " if ua is not None
+                   else "")
+                + f"inter-arrival CV {row.get('gap_cv') or 0:.2f}")
 
     @classmethod
     def examples(cls) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

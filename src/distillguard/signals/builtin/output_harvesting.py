@@ -36,9 +36,11 @@ class OutputHarvesting(Signal):
             pl.when(active).then(s).otherwise(0.0).alias(self.name)).to_series()
 
     def describe(self, row: Mapping[str, Any], strength: float) -> str:
-        return (f"mean {row.get('mean_output_tokens') or 0:,.0f} output tokens/request, "
-                f"{row.get('out_in_ratio') or 0:.1f}x output/input, "
-                f"{pct(row.get('high_max_tokens_share'))} with max_tokens>=4000")
+        text = (f"mean {row.get('mean_output_tokens') or 0:,.0f} output tokens/request, "
+                f"{row.get('out_in_ratio') or 0:.1f}x output/input")
+        if row.get("high_max_tokens_share") is not None:  # null: the logs carry no max_tokens
+            text += f", {pct(row.get('high_max_tokens_share'))} with max_tokens>=4000"
+        return text
 
     @classmethod
     def examples(cls) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
