@@ -303,10 +303,12 @@ def account_features(
 
     Returns ``(features, classified content sample)``.
     """
-    beh = behaviour_features(ev, families)
-    rel = release_features(ev, releases)
+    # each per-event pass collected on its own: one lazy plan ran them side by side, each
+    # holding its joined / grouped copy of the event columns at once (the stage's peak)
+    beh = behaviour_features(ev, families).collect().lazy()
+    rel = release_features(ev, releases).collect().lazy()
     content, rows = content_features(sample)
-    fam_content = family_content(ev, families, rows)
+    fam_content = family_content(ev, families, rows).collect().lazy()
     facts = account_facts(accounts)
     ids = pl.concat(
         [accounts.lazy().select("account_id"), ev.select("account_id").unique()]
@@ -315,7 +317,7 @@ def account_features(
             .join(facts.select("account_id", "created_at"), on="account_id", how="left")
             .select("account_id", ((pl.col("first_ts") - pl.col("created_at"))
                                    .dt.total_minutes() / 60.0).alias("age_at_first_use_h")))
-    fresh_fam = fresh_family_share(ev, families, ages)
+    fresh_fam = fresh_family_share(ev, families, ages).collect().lazy()
     feats = (
         ids.join(facts, on="account_id", how="left")
         .join(beh, on="account_id", how="left")
