@@ -66,7 +66,13 @@ def _entropy(counts: pl.Expr) -> pl.Expr:
 
 def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame) -> pl.LazyFrame:
     """Volume, timing, tokens, templates, automation per account (one group-by pass)."""
-    uas = ua_classes(ev).lazy()
+    # per distinct UA, the two flags the shares need: joined onto every event as booleans
+    # rather than as the ua_class string (16 B a row at 16M events)
+    uas = ua_classes(ev).lazy().select(
+        "user_agent",
+        pl.col("ua_class").is_in(["http_lib", "none"]).alias("_ua_auto"),
+        (pl.col("ua_class") == "browser").alias("_ua_browser"),
+    )
     fam = families.lazy().select(
         "template_id", pl.col("n_accounts").alias("fam_accounts")
     )
@@ -101,8 +107,8 @@ def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame) -> pl.LazyFrame
         (pl.col("temperature") == 0).mean().alias("temp_zero_share"),
         (pl.col("status") >= 400).mean().fill_null(0.0).alias("error_share"),
         (pl.col("status") == 429).mean().fill_null(0.0).alias("rate_limited_share"),
-        (pl.col("ua_class").is_in(["http_lib", "none"])).mean().alias("automation_ua_share"),
-        (pl.col("ua_class") == "browser").mean().alias("browser_share"),
+        pl.col("_ua_auto").mean().alias("automation_ua_share"),
+        pl.col("_ua_browser").mean().alias("browser_share"),
         pl.col("user_agent").n_unique().alias("n_user_agents"),
         pl.col("client_ip").n_unique().alias("n_ips"),
         pl.col("prompt_hash").is_not_null().mean().alias("prompt_share"),
