@@ -31,7 +31,9 @@ BATCH_ROWS = 200_000
 #: Part 1's calibrated operating point (``scoring``: ``flagged = score >= 0.5``), reused as
 #: the flag threshold after score propagation.
 PART1_FLAG_SCORE = 0.5
-SAMPLE_MERGE_EVERY = 4
+#: Batches between compactions of the narrow frame and sample merges (see ``_compact``):
+#: each pending batch pins its reader buffers; 4 -> 2 cut the 1M read peak 1.32 -> 1.22 GB.
+SAMPLE_MERGE_EVERY = 2
 
 
 @dataclass(frozen=True)
