@@ -16,6 +16,7 @@ import typer
 from distillguard.cli.main import EXIT_FOUND_PROBLEM, app
 
 if TYPE_CHECKING:
+    from distillguard.exchange.admin import IssuedSecret
     from distillguard.exchange.store.sql import SqlStore
 
 hub_app = typer.Typer(help="Run the TAXII 2.1 exchange hub and administer it.", no_args_is_help=True)
@@ -155,6 +156,12 @@ def member_rotate_password(name: str, data_dir: Path = DataDir, db: str | None =
     typer.echo(f"new password (shown once): {issued.secret}")
 
 
+def _echo_token(issued: IssuedSecret) -> None:
+    """A new bearer token: its credential id (for revoke) and the secret, shown once."""
+    typer.echo(f"credential {issued.credential.id}")
+    typer.echo(f"token (shown once): {issued.secret}")
+
+
 @token_app.command("issue")
 def token_issue(member: str, data_dir: Path = DataDir, db: str | None = DbUrl) -> None:
     """Issue a bearer token for MEMBER (shown once)."""
@@ -165,8 +172,7 @@ def token_issue(member: str, data_dir: Path = DataDir, db: str | None = DbUrl) -
     except ValueError as exc:
         _fail(str(exc))
         return
-    typer.echo(f"credential {issued.credential.id}")
-    typer.echo(f"token (shown once): {issued.secret}")
+    _echo_token(issued)
 
 
 @token_app.command("rotate")
@@ -179,8 +185,7 @@ def token_rotate(member: str, data_dir: Path = DataDir, db: str | None = DbUrl) 
     except ValueError as exc:
         _fail(str(exc))
         return
-    typer.echo(f"credential {issued.credential.id}")
-    typer.echo(f"token (shown once): {issued.secret}")
+    _echo_token(issued)
 
 
 @token_app.command("revoke")

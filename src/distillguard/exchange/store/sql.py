@@ -672,15 +672,7 @@ class SqlStore:
         if flt.spec_versions:
             where.append(objects.c.spec_version.in_(flt.spec_versions))
         if "all" not in flt.versions:
-            which: list[ColumnElement[bool]] = []
-            stamps = [v for v in flt.versions if v not in ("last", "first")]
-            if "last" in flt.versions:
-                which.append(objects.c.is_latest == true())
-            if "first" in flt.versions:
-                which.append(objects.c.is_first == true())
-            if stamps:
-                which.append(objects.c.version.in_(stamps))
-            where.append(or_(*which))
+            where.append(_version_clause(flt.versions))
         return where
 
     def query_objects(
@@ -725,15 +717,7 @@ class SqlStore:
                 return None
             where = [key]
             if "all" not in flt.versions:
-                which: list[ColumnElement[bool]] = []
-                stamps = [v for v in flt.versions if v not in ("last", "first")]
-                if "last" in flt.versions:
-                    which.append(objects.c.is_latest == true())
-                if "first" in flt.versions:
-                    which.append(objects.c.is_first == true())
-                if stamps:
-                    which.append(objects.c.version.in_(stamps))
-                where.append(or_(*which))
+                where.append(_version_clause(flt.versions))
             if flt.spec_versions:
                 where.append(objects.c.spec_version.in_(flt.spec_versions))
             gone = conn.execute(
@@ -879,3 +863,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _version_clause(versions: tuple[str, ...] | list[str]) -> ColumnElement[bool]:
+    """``match[version]`` as SQL: ``last``, ``first`` and explicit timestamps, OR-ed.
+
+    One definition for reads and DELETE, so both select exactly the same versions.
+    """
+    which: list[ColumnElement[bool]] = []
+    stamps = [v for v in versions if v not in ("last", "first")]
+    if "last" in versions:
+        which.append(objects.c.is_latest == true())
+    if "first" in versions:
+        which.append(objects.c.is_first == true())
+    if stamps:
+        which.append(objects.c.version.in_(stamps))
+    return or_(*which)
