@@ -13,7 +13,7 @@ from distillguard.exchange.context import hub_of
 from distillguard.exchange.errors import STIX_MEDIA_TYPE, not_found, taxii_response
 from distillguard.exchange.routes._params import check_accept
 from distillguard.exchange.routes.models import CollectionResource
-from distillguard.exchange.store.base import Collection, Grant
+from distillguard.exchange.store.base import Collection, Grant, HubStore
 
 router = APIRouter()
 
@@ -29,6 +29,16 @@ def _resource(col: Collection, grant: Grant) -> dict[str, object]:
     ).model_dump(exclude_none=True)
 
 
+def visible_collections(store: HubStore, member_id: int) -> list[tuple[Collection, Grant]]:
+    """The collections a member may read or write, with its grant on each.
+
+    Collections without a right are left out entirely, so their existence is not revealed.
+    """
+    grants = {g.collection_id: g for g in store.member_grants(member_id)}
+    return [(c, grants[c.id]) for c in store.list_collections()
+            if c.id in grants and (grants[c.id].can_read or grants[c.id].can_write)]
+
+
 @router.get("/{api_root}/collections/")
 def list_collections(api_root: str, request: Request) -> Response:
     hub = hub_of(request)
@@ -36,12 +46,7 @@ def list_collections(api_root: str, request: Request) -> Response:
     member = hub.caller(request)
     if api_root != hub.settings.api_root:
         raise not_found("API root")
-    grants = {g.collection_id: g for g in hub.store.member_grants(member.id)}
-    cols = [
-        _resource(c, grants[c.id])
-        for c in hub.store.list_collections()
-        if c.id in grants and (grants[c.id].can_read or grants[c.id].can_write)
-    ]
+    cols = [_resource(c, g) for c, g in visible_collections(hub.store, member.id)]
     return taxii_response({"collections": cols} if cols else {})
 
 

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from distillguard.exchange.context import hub_of
 from distillguard.exchange.errors import not_found, taxii_response
 from distillguard.exchange.routes._params import check_accept
+from distillguard.exchange.routes.collections import visible_collections
 
 router = APIRouter()
 
@@ -26,13 +27,8 @@ def whoami(api_root: str, request: Request) -> Response:
     member = hub.caller(request)
     if api_root != hub.settings.api_root:
         raise not_found("API root")
-    grants = {g.collection_id: g for g in hub.store.member_grants(member.id)}
-    cols = [
-        {"id": c.id, "title": c.title, "can_read": grants[c.id].can_read,
-         "can_write": grants[c.id].can_write}
-        for c in hub.store.list_collections()
-        if c.id in grants and (grants[c.id].can_read or grants[c.id].can_write)
-    ]
+    cols = [{"id": c.id, "title": c.title, "can_read": g.can_read, "can_write": g.can_write}
+            for c, g in visible_collections(hub.store, member.id)]
     body = {
         "name": member.name,
         "identity_id": member.identity_id,
