@@ -8,6 +8,7 @@ signals (``distillguard.signals``) turn features into evidence and the scorer we
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -64,8 +65,27 @@ def _entropy(counts: pl.Expr) -> pl.Expr:
     return -(p * p.log()).sum()
 
 
-def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame) -> pl.LazyFrame:
-    """Volume, timing, tokens, templates, automation per account (one group-by pass)."""
+def shared_prompt_accounts(ev: pl.LazyFrame) -> pl.LazyFrame:
+    """Exact prompts sent by at least 3 accounts: ``prompt_hash, prompt_accounts``.
+
+    A dataset-wide statistic (a group-by on ``prompt_hash``), separate so that a
+    partitioned engine computes it once over all events and passes it in.
+    """
+    return (
+        ev.filter(pl.col("prompt_hash").is_not_null())
+        .group_by("prompt_hash")
+        .agg(pl.col("account_id").n_unique().alias("prompt_accounts"))
+        .filter(pl.col("prompt_accounts") >= 3)
+    )
+
+
+def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame,
+                       shared_prompts: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Volume, timing, tokens, templates, automation per account (one group-by pass).
+
+    ``shared_prompts``: :func:`shared_prompt_accounts` over the whole dataset when ``ev``
+    holds only some accounts (default: computed from ``ev``).
+    """
     # per distinct UA, the two flags the shares need: joined onto every event as booleans
     # rather than as the ua_class string (16 B a row at 16M events)
     uas = ua_classes(ev).lazy().select(
@@ -76,12 +96,8 @@ def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame) -> pl.LazyFrame
     fam = families.lazy().select(
         "template_id", pl.col("n_accounts").alias("fam_accounts")
     )
-    shared_prompts = (
-        ev.filter(pl.col("prompt_hash").is_not_null())
-        .group_by("prompt_hash")
-        .agg(pl.col("account_id").n_unique().alias("prompt_accounts"))
-        .filter(pl.col("prompt_accounts") >= 3)
-    )
+    if shared_prompts is None:
+        shared_prompts = shared_prompt_accounts(ev)
     x = (
         ev.join(uas, on="user_agent", how="left")
         .join(fam, on="template_id", how="left")
@@ -231,32 +247,43 @@ def content_features(sample: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return feats.join(area_ent, on="account_id", how="left"), rows
 
 
-def family_content(ev: pl.LazyFrame, families: pl.DataFrame, rows: pl.DataFrame,
-                   min_rows: int = 3) -> pl.LazyFrame:
-    """Intent shares pooled per template family, spread back over each account's traffic.
-
-    A template's intent is a property of its fixed text, so the classified sample rows of
-    *all* accounts using a family estimate it far better than one account's few samples.
-    Per account: ``<intent>_family_share`` = share of its requests in families whose
-    sampled prompts mostly carry that intent (weighted by the family's intent share).
-    """
-    cols = [f"{k}_family_share" for k in INTENTS]
-    if families.height == 0 or rows.height == 0:
-        return pl.LazyFrame(schema={"account_id": pl.String(),
-                                    **{c: pl.Float64() for c in cols}})
+def family_intents(families: pl.DataFrame, rows: pl.DataFrame, min_rows: int = 3
+                   ) -> pl.DataFrame:
+    """Per template family, the share of its classified sample rows with each intent
+    (``template_id, f_<intent>``; families with at least ``min_rows`` rows)."""
     ids = families.get_column("template_id").implode()
     fam_rows = rows.with_columns(
         pl.when(pl.col("tpl_head").is_in(ids)).then(pl.col("tpl_head"))
         .when(pl.col("tpl_tail").is_in(ids)).then(pl.col("tpl_tail"))
         .otherwise(None).alias("template_id")
     ).filter(pl.col("template_id").is_not_null())
-    fam_intent = (
+    return (
         fam_rows.group_by("template_id")
         .agg(pl.len().alias("n_rows"),
              *[(pl.col(f"p_{k}") > 0.5).mean().alias(f"f_{k}") for k in INTENTS])
         .filter(pl.col("n_rows") >= min_rows)
         .drop("n_rows")
     )
+
+
+def family_content(ev: pl.LazyFrame, families: pl.DataFrame, rows: pl.DataFrame,
+                   min_rows: int = 3, fam_intent: pl.DataFrame | None = None) -> pl.LazyFrame:
+    """Intent shares pooled per template family, spread back over each account's traffic.
+
+    A template's intent is a property of its fixed text, so the classified sample rows of
+    *all* accounts using a family estimate it far better than one account's few samples.
+    Per account: ``<intent>_family_share`` = share of its requests in families whose
+    sampled prompts mostly carry that intent (weighted by the family's intent share).
+    ``fam_intent``: :func:`family_intents` of the whole dataset's sample when ``ev`` and
+    ``rows`` hold only some accounts (default: computed from ``rows``).
+    """
+    cols = [f"{k}_family_share" for k in INTENTS]
+    if families.height == 0 or (rows.height == 0 if fam_intent is None
+                                else fam_intent.height == 0):
+        return pl.LazyFrame(schema={"account_id": pl.String(),
+                                    **{c: pl.Float64() for c in cols}})
+    if fam_intent is None:
+        fam_intent = family_intents(families, rows, min_rows)
     per = (
         ev.filter(pl.col("template_id").is_not_null())
         .group_by("account_id", "template_id").agg(pl.len().alias("n"))
@@ -270,8 +297,32 @@ def family_content(ev: pl.LazyFrame, families: pl.DataFrame, rows: pl.DataFrame,
                         for k in INTENTS])
 
 
+def family_freshness(ev: pl.LazyFrame, ages: pl.LazyFrame, fresh_hours: float = 30 * 24.0,
+                     min_accounts: int = 5) -> pl.LazyFrame:
+    """Per template family with ``min_accounts`` or more accounts: ``fam_n_accounts`` and
+    ``fam_fresh``, the share of them under ``fresh_hours`` old at first use. A group-by on
+    ``template_id`` (``ages``: every account's ``age_at_first_use_h``)."""
+    per = (ev.filter(pl.col("template_id").is_not_null())
+           .group_by("account_id", "template_id").agg(pl.len().alias("n"))
+           .join(ages, on="account_id", how="left"))
+    return (per.group_by("template_id")
+            .agg(pl.len().alias("fam_n_accounts"),
+                 (pl.col("age_at_first_use_h").fill_null(1e9) < fresh_hours).mean()
+                 .alias("fam_fresh"))
+            .filter(pl.col("fam_n_accounts") >= min_accounts))
+
+
+def ages_at_first_use(first_ts: pl.LazyFrame, facts: pl.LazyFrame) -> pl.LazyFrame:
+    """``account_id, age_at_first_use_h`` from ``account_id, first_ts`` and the facts."""
+    return (first_ts.select("account_id", "first_ts")
+            .join(facts.select("account_id", "created_at"), on="account_id", how="left")
+            .select("account_id", ((pl.col("first_ts") - pl.col("created_at"))
+                                   .dt.total_minutes() / 60.0).alias("age_at_first_use_h")))
+
+
 def fresh_family_share(ev: pl.LazyFrame, families: pl.DataFrame, ages: pl.LazyFrame,
-                       fresh_hours: float = 30 * 24.0, min_accounts: int = 5) -> pl.LazyFrame:
+                       fresh_hours: float = 30 * 24.0, min_accounts: int = 5,
+                       fam: pl.LazyFrame | None = None) -> pl.LazyFrame:
     """Share of each account's requests in wide families whose *users are mostly fresh*.
 
     A public problem template is used by a normal cross-section of the customer base; a
@@ -279,23 +330,39 @@ def fresh_family_share(ev: pl.LazyFrame, families: pl.DataFrame, ages: pl.LazyFr
     (young at first use, replaced as they are banned). Per family: the share of its
     accounts that were under ``fresh_hours`` old at first use; per account: requests in
     families with at least ``min_accounts`` accounts, weighted by that share.
+    ``fam``: :func:`family_freshness` of the whole dataset when ``ev`` holds only some
+    accounts (default: computed from ``ev`` and ``ages``).
     """
     if families.height == 0:
         return pl.LazyFrame(schema={"account_id": pl.String(),
                                     "fresh_wide_family_share": pl.Float64()})
+    if fam is None:
+        fam = family_freshness(ev, ages, fresh_hours, min_accounts)
     per = (ev.filter(pl.col("template_id").is_not_null())
-           .group_by("account_id", "template_id").agg(pl.len().alias("n"))
-           .join(ages, on="account_id", how="left"))
-    fam = (per.group_by("template_id")
-           .agg(pl.len().alias("fam_n_accounts"),
-                (pl.col("age_at_first_use_h").fill_null(1e9) < fresh_hours).mean()
-                .alias("fam_fresh"))
-           .filter(pl.col("fam_n_accounts") >= min_accounts))
+           .group_by("account_id", "template_id").agg(pl.len().alias("n")))
     totals = ev.group_by("account_id").agg(pl.len().alias("_n"))
     return (per.join(fam, on="template_id", how="inner")
             .group_by("account_id").agg((pl.col("n") * pl.col("fam_fresh")).sum().alias("_w"))
             .join(totals, on="account_id", how="left")
             .select("account_id", (pl.col("_w") / pl.col("_n")).alias("fresh_wide_family_share")))
+
+
+@dataclass(frozen=True)
+class SharedStats:
+    """Dataset-wide inputs of the per-account features, for callers that compute features
+    on a subset of accounts at a time (a Spark partition of accounts): computed once over
+    all events and passed to every part, so each part's rows equal the whole-dataset ones.
+
+    ``shared_prompts``: :func:`shared_prompt_accounts`; ``content``, ``rows``:
+    :func:`content_features` of the whole sample; ``fam_intent``: :func:`family_intents`;
+    ``fam_fresh``: :func:`family_freshness`.
+    """
+
+    shared_prompts: pl.DataFrame
+    content: pl.DataFrame
+    rows: pl.DataFrame
+    fam_intent: pl.DataFrame
+    fam_fresh: pl.DataFrame
 
 
 def account_features(
@@ -304,26 +371,35 @@ def account_features(
     sample: pl.DataFrame,
     accounts: pl.DataFrame,
     releases: pl.DataFrame,
+    *,
+    shared: SharedStats | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """One row per account of ``accounts`` (and any account seen only in events).
 
-    Returns ``(features, classified content sample)``.
+    Returns ``(features, classified content sample)``. ``shared``: the dataset-wide
+    statistics when ``ev`` holds only some accounts' events (``sample`` is then unused).
     """
     # each per-event pass collected on its own: one lazy plan ran them side by side, each
     # holding its joined / grouped copy of the event columns at once (the stage's peak)
-    beh = behaviour_features(ev, families).collect().lazy()
+    beh = behaviour_features(
+        ev, families, None if shared is None else shared.shared_prompts.lazy()
+    ).collect().lazy()
     rel = release_features(ev, releases).collect().lazy()
-    content, rows = content_features(sample)
-    fam_content = family_content(ev, families, rows).collect().lazy()
+    if shared is None:
+        content, rows = content_features(sample)
+    else:
+        content, rows = shared.content, shared.rows
+    fam_content = family_content(
+        ev, families, rows, fam_intent=None if shared is None else shared.fam_intent
+    ).collect().lazy()
     facts = account_facts(accounts)
     ids = pl.concat(
         [accounts.lazy().select("account_id"), ev.select("account_id").unique()]
     ).unique()
-    ages = (beh.select("account_id", "first_ts")
-            .join(facts.select("account_id", "created_at"), on="account_id", how="left")
-            .select("account_id", ((pl.col("first_ts") - pl.col("created_at"))
-                                   .dt.total_minutes() / 60.0).alias("age_at_first_use_h")))
-    fresh_fam = fresh_family_share(ev, families, ages).collect().lazy()
+    ages = ages_at_first_use(beh, facts)
+    fresh_fam = fresh_family_share(
+        ev, families, ages, fam=None if shared is None else shared.fam_fresh.lazy()
+    ).collect().lazy()
     feats = (
         ids.join(facts, on="account_id", how="left")
         .join(beh, on="account_id", how="left")

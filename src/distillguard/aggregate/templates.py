@@ -34,7 +34,12 @@ FAMILY_SCHEMA = {
 }
 
 
-def _families(ev: pl.LazyFrame, col: str, cfg: TemplateConfig) -> pl.LazyFrame:
+def skeleton_families(ev: pl.LazyFrame, col: str, cfg: TemplateConfig) -> pl.LazyFrame:
+    """Candidate families of one skeleton column (``tpl_head`` or ``tpl_tail``).
+
+    A group-by on the skeleton only, so a partitioned engine (Spark) gets the same rows by
+    calling it on partitions that hold all events of their skeletons.
+    """
     return (
         ev.filter(pl.col(col).is_not_null())
         .group_by(pl.col(col).alias("template_id"))
@@ -53,6 +58,23 @@ def _families(ev: pl.LazyFrame, col: str, cfg: TemplateConfig) -> pl.LazyFrame:
     )
 
 
+def template_families(heads: pl.LazyFrame, tails: pl.LazyFrame) -> pl.DataFrame:
+    """The template families from the head and tail candidates (a head family wins a tie)."""
+    fams = (pl.concat([heads.filter("is_template"), tails.filter("is_template")])
+            .unique("template_id", keep="first").collect())
+    return fams.cast(FAMILY_SCHEMA)  # type: ignore[arg-type]
+
+
+def assign_templates(ev: pl.LazyFrame, families: pl.DataFrame) -> pl.LazyFrame:
+    """Add ``template_id``: the head skeleton if it is a family, else the tail's, else null."""
+    ids = families.get_column("template_id").implode()
+    return ev.with_columns(
+        pl.when(pl.col("tpl_head").is_in(ids)).then(pl.col("tpl_head"))
+        .when(pl.col("tpl_tail").is_in(ids)).then(pl.col("tpl_tail"))
+        .otherwise(None).alias("template_id")
+    )
+
+
 def resolve_templates(
     ev: pl.LazyFrame, cfg: TemplateConfig | None = None
 ) -> tuple[pl.LazyFrame, pl.DataFrame]:
@@ -62,16 +84,9 @@ def resolve_templates(
     distinct_ratio, is_template``) holds only the skeletons that are templates.
     """
     cfg = cfg or TemplateConfig()
-    heads = _families(ev, "tpl_head", cfg).filter("is_template")
-    tails = _families(ev, "tpl_tail", cfg).filter("is_template")
-    fams = pl.concat([heads, tails]).unique("template_id", keep="first").collect()
-    ids = fams.get_column("template_id").implode()
-    out = ev.with_columns(
-        pl.when(pl.col("tpl_head").is_in(ids)).then(pl.col("tpl_head"))
-        .when(pl.col("tpl_tail").is_in(ids)).then(pl.col("tpl_tail"))
-        .otherwise(None).alias("template_id")
-    )
-    return out, fams.cast(FAMILY_SCHEMA)  # type: ignore[arg-type]
+    fams = template_families(skeleton_families(ev, "tpl_head", cfg),
+                             skeleton_families(ev, "tpl_tail", cfg))
+    return assign_templates(ev, fams), fams
 
 
 def family_label(template_id: int) -> str:
