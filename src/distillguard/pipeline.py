@@ -150,6 +150,8 @@ def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, str
 def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFrame,
                releases: pl.DataFrame | None = None, *, watchlist: Path | None = None,
                graph_config: GraphConfig | None = None,
+               incidence: pl.DataFrame | None = None,
+               campaign_events: Callable[[list[str]], pl.DataFrame] | None = None,
                ) -> tuple[pl.DataFrame, list[dict[str, Any]], LinkResult]:
     """THE graph seam: account linking after part-1 scoring.
 
@@ -168,10 +170,18 @@ def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFram
     (``GraphConfig.flag_threshold``; a caller's ``graph_config`` overrides it).
     Propagation only raises scores (``max(own, evidence x tie)``), so part-1 verdicts are
     never withdrawn.
+
+    For an engine that keeps the events elsewhere (Spark): ``incidence`` is the
+    account-entity table it reduced, and ``campaign_events(flagged account ids)`` returns
+    only those accounts' events, all the campaign summaries read.
     """
     cfg = graph_config or GraphConfig(flag_threshold=PART1_FLAG_SCORE)
     res = link_accounts(events, accounts, scored.select("account_id", "score", "flagged"),
-                        config=cfg, watchlist=watchlist)
+                        config=cfg, watchlist=watchlist, incidence=incidence)
+    if campaign_events is not None:
+        flagged = pl.concat([res.accounts.filter("flagged").select("account_id"),
+                             scored.filter("flagged").select("account_id")])
+        events = campaign_events(flagged.get_column("account_id").unique().sort().to_list())
     campaigns = summarize_campaigns(res, events, accounts, releases)
     linked = res.accounts.select(
         "account_id", pl.col("cluster_id").alias("_cid"), pl.col("score").alias("_score"),
@@ -263,6 +273,31 @@ def run_scan(
     t3 = time.perf_counter()
     features, samples = account_features(events.lazy(), families, sample, accounts, releases)
     t["features"] = time.perf_counter() - t3
+    return finish_scan(features, samples, events, families, accounts, releases, report, cfg,
+                       t, t0, watchlist=watchlist, graph_config=graph_config, intel=intel)
+
+
+def finish_scan(features: pl.DataFrame, samples: pl.DataFrame, events: pl.DataFrame,
+                families: pl.DataFrame, accounts: pl.DataFrame, releases: pl.DataFrame,
+                report: ValidationReport, cfg: DetectionConfig, t: dict[str, float],
+                t0: float, *, watchlist: str | Path | None = None,
+                graph_config: GraphConfig | None = None, intel: PartnerIntel | None = None,
+                incidence: pl.DataFrame | None = None,
+                campaign_events: Callable[[list[str]], pl.DataFrame] | None = None,
+                n_events: int | None = None) -> ScanResult:
+    """Stages 3-4 (scoring, linking, reasons, partner intel) on the per-account result.
+
+    ``run_scan`` passes the whole event frame; an engine that ran stages 1-2 elsewhere
+    (``distillguard.spark``) passes ``incidence``, ``campaign_events`` (see
+    :func:`link_stage`), ``n_events`` and, as ``events``, an empty narrow frame: the
+    result's ``events`` then holds the fetched campaign accounts' events only.
+    """
+    fetched: list[pl.DataFrame] = []
+
+    def _fetch(ids: list[str]) -> pl.DataFrame:
+        assert campaign_events is not None
+        fetched.append(campaign_events(ids))
+        return fetched[-1]
 
     t4 = time.perf_counter()
     scored, cal = score_accounts(features, cfg)
@@ -271,7 +306,10 @@ def run_scan(
     t5 = time.perf_counter()
     linked, campaigns, link = link_stage(
         events, accounts, merged, releases,
-        watchlist=Path(watchlist) if watchlist is not None else None, graph_config=graph_config)
+        watchlist=Path(watchlist) if watchlist is not None else None, graph_config=graph_config,
+        incidence=incidence, campaign_events=_fetch if campaign_events is not None else None)
+    if fetched:
+        events = fetched[-1]
     t["link"] = time.perf_counter() - t5
     t6 = time.perf_counter()
     want = linked.select(pl.col("score").ge(0.2) | pl.col("flagged")).to_series()
@@ -283,7 +321,7 @@ def run_scan(
         t["partner_intel"] = time.perf_counter() - t7
     t["total"] = time.perf_counter() - t0
     return ScanResult(linked, campaigns, events, families, samples, releases, cal, report,
-                      cfg, t, events.height, link)
+                      cfg, t, events.height if n_events is None else n_events, link)
 
 
 #: Columns written first in accounts.csv (the contract), then features.

@@ -165,6 +165,7 @@ def link_accounts(
     *,
     config: GraphConfig | None = None,
     watchlist: Path | None = None,
+    incidence: pl.DataFrame | None = None,
 ) -> LinkResult:
     """Link accounts into clusters and propagate part-1 scores along strong ties.
 
@@ -173,6 +174,9 @@ def link_accounts(
     ``accounts``: canonical accounts table. ``scores``: ``account_id, score, flagged``.
     ``watchlist``: optional indicator file; matching clusters get an ``attribution`` in
     their evidence (see attribution.py). Never reads labels.
+    ``incidence``: :func:`~distillguard.aggregate.incidence.build_incidence` of the events
+    and accounts, when an engine reduced it elsewhere (Spark); ``events`` is then only
+    read for account ids.
     """
     import time
 
@@ -185,7 +189,8 @@ def link_accounts(
         # and every per-account group-by in the incidence then hash integers, not strings
         events = events.with_columns(pl.col("account_id").cast(pl.Categorical()))
     ids = _all_ids(events, accounts, scores)
-    inc = build_incidence(events, accounts, config=cfg.incidence)
+    inc = (build_incidence(events, accounts, config=cfg.incidence) if incidence is None
+           else incidence)
     timings["incidence_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     graph = build_graph(
