@@ -92,6 +92,7 @@ def in_group_strength(
     kinds: frozenset[str] = BEHAVIOUR_KINDS,
     anchor_weighting: str = "purity",
     purity_prior: float = 5.0,
+    local_share: float = 0.5,
 ) -> pl.DataFrame:
     """Per (vertex, kind): how much of the account's activity it shares with G's anchors.
 
@@ -106,6 +107,10 @@ def in_group_strength(
     customers of one proxy pool who happen to share something tie to each other, not to the
     fleet. ``null`` is the same quantity averaged over all *non-members*: what chance overlap
     with G looks like (a template every second customer sends is no tie). ``z = clip((obs - null) / (1 - null), 0, 1)``.
+    Each entity's weight is also multiplied by its *locality* ``min(1, c_G / (A * local_share))``
+    (``c_G``: G's other anchors on it, ``A``: the entity's other anchors in any group): a
+    template carried by another group's anchors is that group's evidence, not G's
+    (``local_share <= 0`` switches this off; docs/linking.md).
     Only groups flagged in ``candidates`` are evaluated.
 
     Returns ``[v, g, kind, obs, z]``.
@@ -173,10 +178,24 @@ def in_group_strength(
         .filter(pl.col("cnt") >= 1)
     )
     n_g = gm.group_by("g").agg(pl.len().alias("ng"))
+
+    def loc(c: pl.Expr, self_a: pl.Expr) -> pl.Expr:
+        # locality: is the entity *this* group's evidence? min(1, share of the entity's
+        # anchors (any group) that are G's anchors / local_share). A template a fleet
+        # carries (its anchors sit in G, or in two halves Leiden split it into) keeps full
+        # weight; one whose anchors are mostly another fleet's -- a public problem
+        # generator that a sweep campaign wraps and a research group also sends --
+        # counts in proportion, so an honest org merged into a small fleet's cluster is
+        # not tied to that fleet through a third campaign's templates.
+        if local_share <= 0:
+            return pl.lit(1.0)
+        return (c / (pl.col("A") - self_a).clip(1, None) / local_share).clip(0.0, 1.0)
+
     null = (
         per_e.join(mass_e, on=["kind", "entity"])
         .group_by("g", "kind")
-        .agg(((pl.col("M") - pl.col("Mg")) * wt(pl.col("cnt"), pl.lit(0))).sum().alias("out_mass"))
+        .agg(((pl.col("M") - pl.col("Mg")) * wt(pl.col("cnt"), pl.lit(0))
+              * loc(pl.col("cnt"), pl.lit(0))).sum().alias("out_mass"))
         .join(n_g, on="g")
         .with_columns(
             (pl.col("out_mass") / (n - pl.col("ng")).clip(1, None)).clip(0.0, 0.99).alias("null")
@@ -188,7 +207,8 @@ def in_group_strength(
         .with_columns((pl.col("cnt") - pl.col("a")).alias("c"))
         .filter(pl.col("c") >= 1)
         .group_by("v", "g", "kind")
-        .agg((pl.col("m") * wt(pl.col("c"), pl.col("a"))).sum().alias("obs"))
+        .agg((pl.col("m") * wt(pl.col("c"), pl.col("a")) * loc(pl.col("c"), pl.col("a")))
+             .sum().alias("obs"))
         .join(null, on=["g", "kind"], how="left")
         .with_columns(
             (
@@ -277,6 +297,7 @@ def propagate_scores(
     tie_power: float = 1.0,
     tie_kinds: frozenset[str] = BEHAVIOUR_KINDS,
     purity_prior: float = 5.0,
+    local_share: float = 0.5,
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored groups they behave like."""
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
@@ -309,6 +330,7 @@ def propagate_scores(
             kinds=tie_kinds,
             anchor_weighting=anchor_weighting,
             purity_prior=purity_prior,
+            local_share=local_share,
         )
         tie, tk = behaviour_tie(
             z, groups, anchor, ev > 0, min_ref=min_ref, global_floor=global_floor, power=tie_power

@@ -1,0 +1,74 @@
+"""Propagation ties: what a group lends along, measured on hand-built incidence."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from distillguard.graph.build import build_graph
+from distillguard.graph.propagate import in_group_strength
+
+
+def _incidence(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "account_id": [a for a, _, _ in rows],
+            "kind": ["template"] * len(rows),
+            "entity": [e for _, e, _ in rows],
+            "n": [10] * len(rows),
+            "share": [s for _, _, s in rows],
+        }
+    )
+
+
+def _world() -> tuple[pl.DataFrame, list[str], dict[str, int], np.ndarray, np.ndarray]:
+    """Group 0: a small fleet (4 anchors, 1 quiet member ``q``) on its own template ``tq``,
+    one anchor of which also sends ``tbig``; an honest member ``h`` sends only ``tbig``.
+    Group 1: a large fleet (12 anchors) that carries ``tbig``. 60 bystanders pad the
+    population so templates are rare."""
+    small = [f"s{i}" for i in range(4)]
+    big = [f"b{i:02d}" for i in range(12)]
+    pad = [f"x{i:02d}" for i in range(60)]
+    rows = [(a, "tq", 1.0) for a in small[1:]] + [(small[0], "tq", 0.5), (small[0], "tbig", 0.5)]
+    rows += [("q", "tq", 1.0), ("h", "tbig", 1.0)]
+    rows += [(a, "tbig", 1.0) for a in big]
+    rows += [(a, f"own-{a}", 1.0) for a in pad]
+    ids = sorted(small + big + pad + ["q", "h"])
+    idx = {a: i for i, a in enumerate(ids)}
+    groups = np.full(len(ids), -1, dtype=np.int64)
+    anchors = np.zeros(len(ids), dtype=bool)
+    for a in [*small, "q", "h"]:
+        groups[idx[a]] = 0
+    for a in big:
+        groups[idx[a]] = 1
+    for a in small + big:
+        anchors[idx[a]] = True
+    return _incidence(rows), ids, idx, groups, anchors
+
+
+def _z(local_share: float) -> dict[str, float]:
+    inc, ids, idx, groups, anchors = _world()
+    graph = build_graph(inc, ids, max_entity_share=0.5)
+    z = in_group_strength(
+        inc, graph, groups, np.array([True, True]), anchors, local_share=local_share
+    )
+    g0 = z.filter(pl.col("g") == 0)
+    by_v = dict(zip(g0.get_column("v").to_list(), g0.get_column("z").to_list(), strict=True))
+    return {a: by_v.get(idx[a], 0.0) for a in ("q", "h")}
+
+
+def test_quiet_fleet_member_is_tied_through_the_groups_own_template() -> None:
+    z = _z(0.5)
+    assert z["q"] > 0.2
+
+
+def test_member_tied_only_through_another_fleets_template_is_not_this_groups_evidence() -> None:
+    """``tbig`` is carried by group 1's anchors (12 of its 13 anchor users): it is group 1's
+    evidence. Without locality the honest member ``h`` of group 0, who sends only ``tbig``,
+    looks as tied to group 0 as the quiet fleet member; with it, ``h`` keeps a small
+    fraction (1 local anchor of 13, over the 0.5 local share)."""
+    without, with_ = _z(0.0), _z(0.5)
+    assert without["h"] >= 0.5 * without["q"]
+    assert with_["h"] < 0.25 * with_["q"]
+    # the group's own template keeps its full weight (chance overlap, the null, shrinks)
+    assert with_["q"] >= without["q"]
