@@ -16,17 +16,20 @@ prompt-template          keyed hash of each event's template family id (and of i
 =======================  =============================================================
 
 Evidence is combined per account: within one signal type, each *publisher* counts once
-(its strongest indicator), publishers combine as independent evidence
-(``1 - prod(1 - s)``), and signal types combine the same way. Strength is the signal's
-weight times the indicator's corroborated confidence (sightings and false-positive
-reports from other members move it), and for traffic signals also grows with the share
-of the account's events that match, so an honest customer who once used a proxy exit
-gets a smaller boost than an account that lives on it.
+(the share of the account's events that match any of its indicators of that type),
+publishers combine as independent evidence (``1 - prod(1 - s)``), and signal types
+combine the same way. Strength is the signal's weight times the indicator's corroborated
+confidence (sightings and false-positive reports from other members move it), and for
+traffic signals times the square root of the matched share of the account's events, so
+an honest customer who once used a proxy exit, or once used a phrasing an operation also
+uses, gets little while an account that lives on the operation's exits and templates
+gets the full weight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -88,32 +91,32 @@ def _hits(values: pl.Series, partner: pl.DataFrame, ring: KeyRing, signal: str
     return pl.concat(out).unique()
 
 
-def _account_evidence(accounts: pl.DataFrame, col: str, partner: pl.DataFrame, ring: KeyRing,
-                      signal: str) -> pl.DataFrame:
-    own = accounts.select("account_id", pl.col(col).alias("value")).drop_nulls()
-    hits = _hits(own.get_column("value"), partner, ring, signal)
-    return own.join(hits, on="value").select("account_id", "indicator_id",
-                                             pl.lit(1.0).alias("frac"))
+@dataclass(frozen=True)
+class Source:
+    """Values of one column the lab holds that match partner indicators.
+
+    ``table`` is ``"accounts"`` (one value per account: cards, domains, ids) or
+    ``"events"`` (one value per event: IP, template ids); ``hits`` maps ``value`` to
+    ``indicator_id``. Each source is evidence on its own; the same indicator reached by
+    two sources (a family id and its raw skeleton) counts once, at the stronger one.
+    """
+
+    name: str
+    table: str
+    col: str
+    hits: pl.DataFrame
 
 
-def _event_evidence(events: pl.DataFrame, totals: pl.DataFrame, col: str,
-                    hits: pl.DataFrame) -> pl.DataFrame:
-    """Evidence for events whose ``col`` is a matched value: share of each account's
-    events that match (computed only over the matching events)."""
-    if hits.height == 0:
-        return pl.DataFrame(schema=_EVIDENCE)
-    keep = hits.get_column("value").implode()
-    counts = (events.filter(pl.col(col).is_in(keep))
-              .group_by("account_id", pl.col(col).alias("value")).agg(pl.len().alias("n")))
-    return (counts.join(hits, on="value").group_by("account_id", "indicator_id")
-            .agg(pl.col("n").sum()).join(totals, on="account_id")
-            .select("account_id", "indicator_id", (pl.col("n") / pl.col("total")).alias("frac")))
+def _account_source(accounts: pl.DataFrame, col: str, partner: pl.DataFrame, ring: KeyRing,
+                    signal: str) -> Source:
+    own = accounts.get_column(col).drop_nulls()
+    return Source(signal, "accounts", col, _hits(own, partner, ring, signal))
 
 
-def _block_evidence(events: pl.DataFrame, totals: pl.DataFrame, partner: pl.DataFrame,
-                    raw_blocks: pl.DataFrame, ring: KeyRing) -> pl.DataFrame:
-    """IP blocks are computed per distinct IP, hashed per distinct block, and only the
-    events on matched blocks are counted."""
+def _block_source(events: pl.DataFrame, partner: pl.DataFrame, raw_blocks: pl.DataFrame,
+                  ring: KeyRing) -> Source:
+    """IP blocks are computed per distinct IP, hashed per distinct block; the hits map
+    each matching IP to the indicator."""
     ips = events.select(pl.col("client_ip").drop_nulls().unique()).with_columns(
         ip_block_expr("client_ip").alias("block")).drop_nulls("block")
     hits = _hits(ips.get_column("block"), partner, ring, "network-infrastructure")
@@ -122,11 +125,11 @@ def _block_evidence(events: pl.DataFrame, totals: pl.DataFrame, partner: pl.Data
                                                   "indicator_id")]).unique()
     ip_hits = ips.join(hits.rename({"value": "block"}), on="block").select(
         pl.col("client_ip").alias("value"), "indicator_id")
-    return _event_evidence(events, totals, "client_ip", ip_hits)
+    return Source("ip", "events", "client_ip", ip_hits)
 
 
-def _template_evidence(events: pl.DataFrame, totals: pl.DataFrame, partner: pl.DataFrame,
-                       ring: KeyRing) -> pl.DataFrame:
+def _template_sources(events: pl.DataFrame, partner: pl.DataFrame, ring: KeyRing
+                      ) -> list[Source]:
     cols = [c for c in _TPL_COLS if c in events.columns]
     cands = []
     for col in cols:
@@ -135,13 +138,80 @@ def _template_evidence(events: pl.DataFrame, totals: pl.DataFrame, partner: pl.D
             vc = vc.filter(pl.col("n") >= MIN_SKELETON_EVENTS)
         cands.append(vc.get_column(col).cast(pl.UInt64))
     if not cands:
-        return pl.DataFrame(schema=_EVIDENCE)
+        return []
     hits = _hits(pl.concat(cands).unique(), partner, ring, "prompt-template")
-    parts = [_event_evidence(events, totals, col, hits.with_columns(
-        pl.col("value").cast(events.schema[col]))) for col in cols]
-    # the same event may match through its family id and its raw skeleton: keep the max
-    return (pl.concat(parts).group_by("account_id", "indicator_id")
-            .agg(pl.col("frac").max().clip(0, 1)))
+    return [Source(f"template:{col}", "events", col,
+                   hits.with_columns(pl.col("value").cast(events.schema[col])))
+            for col in cols]
+
+
+def _sketch_sources(events: pl.DataFrame, skeletons: pl.DataFrame, store: IndicatorStore,
+                    ring: KeyRing, live: pl.Series) -> list[Source]:
+    meta, sigs = store.sketches()
+    keep = (meta.get_column("indicator_id").is_in(live.implode())
+            & (meta.get_column("key_id") == ring.key_id)).to_numpy()
+    meta, sigs = meta.filter(pl.Series(keep)), sigs[keep] if sigs.size else sigs
+    out = []
+    for epoch in meta.get_column("epoch").unique().to_list():
+        if not ring.has(ring.key_id, epoch):
+            continue
+        sel = (meta.get_column("epoch") == epoch).to_numpy()
+        own = keyed_minhash(skeletons.get_column("skeleton").to_list(), ring.key(epoch),
+                            num_perm=sigs.shape[1])
+        pairs = sketch_matches(skeletons.get_column("template_id").cast(pl.String), own,
+                               meta.filter(pl.Series(sel)).get_column("indicator_id"),
+                               sigs[sel], SKETCH_THRESHOLD)
+        hits = pairs.select(pl.col("own_id").cast(pl.UInt64).alias("value"),
+                            pl.col("partner_id").alias("indicator_id"))
+        for col in (c for c in _TPL_COLS if c in events.columns):
+            out.append(Source(f"sketch:{epoch}:{col}", "events", col, hits.with_columns(
+                pl.col("value").cast(events.schema[col]))))
+    return out
+
+
+def match_sources(
+    events: pl.DataFrame,
+    accounts: pl.DataFrame,
+    store: IndicatorStore,
+    *,
+    keyring: KeyRing,
+    identity: str | None = None,
+    skeletons: pl.DataFrame | None = None,
+) -> tuple[list[Source], pl.DataFrame]:
+    """Every value of the lab's own that matches a live partner indicator, by source,
+    and the live indicators (``IndicatorStore.indicators``). One HMAC per distinct value;
+    nothing here is per event."""
+    ind = store.indicators(exclude_publisher=identity)
+    if ind.height == 0:
+        return [], ind
+    live = ind.get_column("indicator_id")
+    partner = store.hashes().filter(pl.col("indicator_id").is_in(live.implode())
+                                    & (pl.col("key_id") == keyring.key_id))
+    out: list[Source] = []
+    present = set(partner.get_column("signal_type").unique().to_list())
+    acc_cols = {"payment-fingerprint": "payment_fingerprint", "email-domain": "email_domain"}
+    for signal, col in acc_cols.items():
+        if signal in present and col in accounts.columns:
+            out.append(_account_source(accounts, col, partner, keyring, signal))
+    if "model-api-account" in present:
+        out.append(_account_source(accounts.with_columns(pl.col("account_id").cast(pl.String)),
+                                   "account_id", partner, keyring, "model-api-account"))
+    raw_blocks = store.blocks().filter(pl.col("indicator_id").is_in(live.implode()))
+    if "client_ip" in events.columns and ("network-infrastructure" in present
+                                          or raw_blocks.height):
+        out.append(_block_source(events, partner, raw_blocks, keyring))
+    if "prompt-template" in present:
+        out += _template_sources(events, partner, keyring)
+    if skeletons is not None and skeletons.height:
+        out += _sketch_sources(events, skeletons, store, keyring, live)
+    return [s for s in out if s.hits.height], ind
+
+
+def _value_counts(events: pl.DataFrame, src: Source) -> pl.DataFrame:
+    """``account_id, value, n``: matched events per account and matched value."""
+    keep = src.hits.get_column("value").unique().implode()
+    return (events.filter(pl.col(src.col).is_in(keep))
+            .group_by("account_id", pl.col(src.col).alias("value")).agg(pl.len().alias("n")))
 
 
 def match_indicators(
@@ -165,9 +235,9 @@ def match_indicators(
     """
     base = accounts.select(pl.col("account_id").cast(pl.String)).unique()
     keyring = keyring if keyring is not None else default_keyring()
-    evidence, ind = match_evidence(events, accounts, store, keyring=keyring,
-                                   identity=identity, skeletons=skeletons)
-    return _combine(base, evidence, ind)
+    sources, ind = match_sources(events, accounts, store, keyring=keyring, identity=identity,
+                                 skeletons=skeletons)
+    return _combine(base, publisher_evidence(events, accounts, sources, ind))
 
 
 def default_keyring() -> KeyRing:
@@ -190,76 +260,111 @@ def match_evidence(
     identity: str | None = None,
     skeletons: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Raw evidence rows ``account_id, indicator_id, frac`` and the live indicators."""
-    ind = store.indicators(exclude_publisher=identity)
-    base = accounts.select(pl.col("account_id").cast(pl.String)).unique()
-    if ind.height == 0:
-        return pl.DataFrame(schema=_EVIDENCE), ind
-    live = ind.get_column("indicator_id").implode()
-    partner = store.hashes().filter(pl.col("indicator_id").is_in(live)
-                                    & (pl.col("key_id") == keyring.key_id))
-    ev: list[pl.DataFrame] = []
-    present = set(partner.get_column("signal_type").unique().to_list())
-    acc_cols = {"payment-fingerprint": "payment_fingerprint", "email-domain": "email_domain"}
-    for signal, col in acc_cols.items():
-        if signal in present and col in accounts.columns:
-            ev.append(_account_evidence(accounts, col, partner, keyring, signal))
-    if "model-api-account" in present:
-        ev.append(_account_evidence(base.with_columns(pl.col("account_id").alias("id")), "id",
-                                    partner, keyring, "model-api-account"))
+    """Per indicator: ``account_id, indicator_id, frac`` (share of the account's events
+    the indicator matches; 1 for account-level signals) and the live indicators."""
+    sources, ind = match_sources(events, accounts, store, keyring=keyring, identity=identity,
+                                 skeletons=skeletons)
     totals = _totals(events)
-    raw_blocks = store.blocks().filter(pl.col("indicator_id").is_in(live))
-    if "client_ip" in events.columns and ("network-infrastructure" in present
-                                          or raw_blocks.height):
-        ev.append(_block_evidence(events, totals, partner, raw_blocks, keyring))
-    if "prompt-template" in present:
-        ev.append(_template_evidence(events, totals, partner, keyring))
-    if skeletons is not None and skeletons.height:
-        ev.append(_sketch_evidence(events, skeletons, store, keyring, live))
+    ev = []
+    for src in sources:
+        if src.table == "accounts":
+            own = accounts.select("account_id", pl.col(src.col).alias("value")).drop_nulls()
+            ev.append(own.join(src.hits, on="value").select(
+                pl.col("account_id").cast(pl.String), "indicator_id", pl.lit(1.0).alias("frac")))
+            continue
+        ev.append(_value_counts(events, src).join(src.hits, on="value")
+                  .group_by("account_id", "indicator_id").agg(pl.col("n").sum())
+                  .join(totals, on="account_id")
+                  .select("account_id", "indicator_id",
+                          (pl.col("n") / pl.col("total")).alias("frac")))
     evidence = (pl.concat([e.cast(_EVIDENCE) for e in ev])  # type: ignore[arg-type]
+                .group_by("account_id", "indicator_id").agg(pl.col("frac").max())
                 if ev else pl.DataFrame(schema=_EVIDENCE))
     return evidence, ind
 
 
-def _sketch_evidence(events: pl.DataFrame, skeletons: pl.DataFrame, store: IndicatorStore,
-                     ring: KeyRing, live: pl.Series) -> pl.DataFrame:
-    meta, sigs = store.sketches()
-    keep = (meta.get_column("indicator_id").is_in(live)
-            & (meta.get_column("key_id") == ring.key_id)).to_numpy()
-    meta, sigs = meta.filter(pl.Series(keep)), sigs[keep] if sigs.size else sigs
-    out = []
+def _by_publisher(src: Source, ind: pl.DataFrame) -> pl.DataFrame:
+    """``value, publisher, signal_type, confidence, fps``: each matched value once per
+    publisher and signal type (a block re-published at every scan is one block)."""
+    return (src.hits.join(ind, on="indicator_id")
+            .group_by("value", "publisher", "signal_type")
+            .agg(pl.col("confidence").max(), pl.col("fps").max()))
+
+
+def publisher_evidence(events: pl.DataFrame, accounts: pl.DataFrame, sources: list[Source],
+                       ind: pl.DataFrame) -> pl.DataFrame:
+    """``account_id, publisher, signal_type, frac, confidence, fps``.
+
+    ``frac`` is the share of the account's events that match *any* of the publisher's
+    indicators of that type (distinct values cover disjoint events, so it is a sum),
+    the strongest source winning; 1 for account-level signals. An attack account that
+    spreads its prompts over 30 published template families, or rotates over 20
+    published exits, is measured by its whole matched traffic, not by its one busiest
+    family, while an honest account that touched a published block once stays near 0.
+    """
     totals = _totals(events)
-    for epoch in meta.get_column("epoch").unique().to_list():
-        if not ring.has(ring.key_id, epoch):
+    parts = []
+    for src in sources:
+        byp = _by_publisher(src, ind)
+        if src.table == "accounts":
+            own = accounts.select(pl.col("account_id").cast(pl.String),
+                                  pl.col(src.col).alias("value")).drop_nulls()
+            parts.append(own.join(byp, on="value").group_by(
+                "account_id", "publisher", "signal_type").agg(
+                pl.lit(1.0).alias("frac"), pl.col("confidence").max(), pl.col("fps").max()))
             continue
-        sel = (meta.get_column("epoch") == epoch).to_numpy()
-        own = keyed_minhash(skeletons.get_column("skeleton").to_list(), ring.key(epoch),
-                            num_perm=sigs.shape[1])
-        pairs = sketch_matches(skeletons.get_column("template_id").cast(pl.String), own,
-                               meta.filter(pl.Series(sel)).get_column("indicator_id"),
-                               sigs[sel], SKETCH_THRESHOLD)
-        hits = pairs.select(pl.col("own_id").cast(pl.UInt64).alias("value"),
-                            pl.col("partner_id").alias("indicator_id"))
-        for col in (c for c in _TPL_COLS if c in events.columns):
-            out.append(_event_evidence(events, totals, col, hits.with_columns(
-                pl.col("value").cast(events.schema[col]))))
-    return pl.concat(out) if out else pl.DataFrame(schema=_EVIDENCE)
+        parts.append(
+            _value_counts(events, src).join(byp, on="value")
+            .group_by("account_id", "publisher", "signal_type")
+            .agg(pl.col("n").sum(), pl.col("confidence").max(), pl.col("fps").max())
+            .join(totals, on="account_id")
+            .select("account_id", "publisher", "signal_type",
+                    (pl.col("n") / pl.col("total")).clip(0, 1).alias("frac"),
+                    "confidence", "fps"))
+    if not parts:
+        return pl.DataFrame(schema=_PUB_EVIDENCE)
+    return (pl.concat([p.cast(_PUB_EVIDENCE) for p in parts])  # type: ignore[arg-type]
+            .group_by("account_id", "publisher", "signal_type")
+            .agg(pl.col("frac").max(), pl.col("confidence").max(), pl.col("fps").max()))
 
 
-def _combine(base: pl.DataFrame, evidence: pl.DataFrame, ind: pl.DataFrame) -> pl.DataFrame:
+_PUB_EVIDENCE = {"account_id": pl.String(), "publisher": pl.String(),
+                 "signal_type": pl.String(), "frac": pl.Float64(),
+                 "confidence": pl.Int64(), "fps": pl.Int64()}
+#: Signal types measured on the account's traffic (their strength scales with the share
+#: of the account's events that match); the others are facts about the account.
+TRAFFIC = ("network-infrastructure", "prompt-template")
+
+
+def strength_expr() -> pl.Expr:
+    """Strength of one publisher's evidence of one type: the signal's weight x the
+    indicator's corroborated confidence x, for traffic signals, the square root of the
+    matched share of the account's events.
+
+    A harvester lives on the operation's exits and templates (share near 1); an honest
+    customer of the same reseller, or a user whose one prompt shares a phrasing with the
+    operation, touches them in passing (a share of 1-3% gives 10-17% of the weight, where
+    the earlier ``0.5 + 0.5 x share`` of the single strongest indicator gave 50%). The
+    square root, not the share itself, because a low-and-slow account mixes the
+    operation's templates into otherwise ordinary traffic and must keep most of its
+    evidence (a 25% share keeps half the weight). No constant to tune.
+    """
+    traffic = pl.col("signal_type").is_in(list(TRAFFIC))
+    return (pl.col("w") * pl.col("confidence") / 100.0
+            * pl.when(traffic).then(pl.col("frac").clip(0, 1).sqrt()).otherwise(1.0))
+
+
+def combine_evidence(evidence: pl.DataFrame, keys: Sequence[str] = ("account_id",)
+                     ) -> pl.DataFrame:
+    """``keys, share_boost, share_reasons, share_signals`` from publisher evidence.
+
+    Publishers of one signal type, then signal types, combine as independent evidence
+    ``1 - prod(1 - s)``."""
+    keys = list(keys)
     weights = pl.DataFrame({"signal_type": list(WEIGHTS), "w": list(WEIGHTS.values()),
                             "phrase": [PHRASE[k] for k in WEIGHTS]})
-    traffic = pl.col("signal_type").is_in(["network-infrastructure", "prompt-template"])
-    ev = (
-        evidence.join(ind, on="indicator_id").join(weights, on="signal_type")
-        .with_columns(
-            (pl.col("w") * pl.col("confidence") / 100.0
-             * pl.when(traffic).then(0.5 + 0.5 * pl.col("frac").clip(0, 1)).otherwise(1.0))
-            .alias("s"))
-    )
-    per_pub = ev.group_by("account_id", "signal_type", "phrase", "publisher").agg(
-        pl.col("s").max(), pl.col("fps").max())
-    per_sig = per_pub.group_by("account_id", "signal_type", "phrase").agg(
+    ev = evidence.join(weights, on="signal_type").with_columns(strength_expr().alias("s"))
+    per_sig = ev.group_by(*keys, "signal_type", "phrase").agg(
         (1 - (1 - pl.col("s")).product()).alias("s"),
         pl.col("publisher").n_unique().alias("n_pub"),
         pl.col("fps").max().alias("fps"),
@@ -272,13 +377,16 @@ def _combine(base: pl.DataFrame, evidence: pl.DataFrame, ind: pl.DataFrame) -> p
                                           + pl.lit(" false-positive report(s))"))
         .otherwise(pl.lit(""))
     )
-    per_acc = per_sig.with_columns(reason.alias("r")).group_by("account_id").agg(
+    return per_sig.with_columns(reason.alias("r")).group_by(*keys).agg(
         (1 - (1 - pl.col("s")).product()).clip(0, 1).alias("share_boost"),
         pl.col("r").str.join("; ").alias("share_reasons"),
         pl.col("signal_type").sort().str.join(",").alias("share_signals"),
     )
+
+
+def _combine(base: pl.DataFrame, evidence: pl.DataFrame) -> pl.DataFrame:
     return (
-        base.join(per_acc, on="account_id", how="left")
+        base.join(combine_evidence(evidence), on="account_id", how="left")
         .with_columns(pl.col("share_boost").fill_null(0.0), pl.col("share_reasons").fill_null(""),
                       pl.col("share_signals").fill_null(""))
         .cast(OUT_SCHEMA)  # type: ignore[arg-type]
@@ -315,6 +423,23 @@ def matched_indicators(
 BEHAVIOURAL = ("prompt-template",)
 
 
+def share_flag_expr(threshold: float) -> pl.Expr:
+    """True where partner evidence alone flags an account (see :func:`apply_boosts`);
+    reads the scan's own ``score`` and the ``share_boost`` / ``share_signals`` columns."""
+    new_score = 1 - (1 - pl.col("score")) * (1 - pl.col("share_boost"))
+    kinds = pl.col("share_signals").str.split(",")
+    corroborated = (kinds.list.len() >= 2) & kinds.list.eval(
+        pl.element().is_in(list(BEHAVIOURAL))).list.any()
+    return ((pl.col("share_boost") > 0) & (new_score >= threshold)
+            & (corroborated | (pl.col("score") >= threshold / 2)))
+
+
+def operating_threshold(scan_accounts: pl.DataFrame) -> float:
+    """The scan's own operating point: the lowest score it flagged (0.5 if none)."""
+    flagged = scan_accounts.filter("flagged").get_column("score")
+    return float(flagged.min()) if flagged.len() else 0.5  # type: ignore[arg-type]
+
+
 def apply_boosts(scan_accounts: pl.DataFrame, boosts: pl.DataFrame,
                  threshold: float | None = None) -> pl.DataFrame:
     """Fold share boosts into a scan's accounts table (``accounts.csv`` columns).
@@ -336,8 +461,7 @@ def apply_boosts(scan_accounts: pl.DataFrame, boosts: pl.DataFrame,
         pl.col("reasons").cast(pl.String).fill_null(""),
     )
     if threshold is None:
-        flagged = acc.filter("flagged").get_column("score")
-        threshold = float(flagged.min()) if flagged.len() else 0.5  # type: ignore[arg-type]
+        threshold = operating_threshold(acc)
     drop = [c for c in ("share_boost", "share_reasons", "share_signals") if c in acc.columns]
     b = boosts if "share_signals" in boosts.columns else boosts.with_columns(
         pl.lit("").alias("share_signals"))
@@ -345,14 +469,9 @@ def apply_boosts(scan_accounts: pl.DataFrame, boosts: pl.DataFrame,
         pl.col("share_boost").fill_null(0.0), pl.col("share_reasons").fill_null(""),
         pl.col("share_signals").fill_null(""))
     new_score = 1 - (1 - pl.col("score")) * (1 - pl.col("share_boost"))
-    kinds = pl.col("share_signals").str.split(",")
-    corroborated = (kinds.list.len() >= 2) & kinds.list.eval(
-        pl.element().is_in(list(BEHAVIOURAL))).list.any()
-    by_share = ((pl.col("share_boost") > 0) & (new_score >= threshold)
-                & (corroborated | (pl.col("score") >= threshold / 2)))
     return out.with_columns(
         new_score.round(6).alias("score"),
-        (pl.col("flagged") | by_share).alias("flagged"),
+        (pl.col("flagged") | share_flag_expr(threshold)).alias("flagged"),
         pl.when(pl.col("share_reasons") != "")
         .then(pl.when(pl.col("reasons") != "")
               .then(pl.col("reasons") + "; " + pl.col("share_reasons"))
