@@ -51,6 +51,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from distillguard.exchange.store.checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
+
 from distillguard.exchange.store.base import (
     AddOutcome,
     Collection,
@@ -227,6 +229,10 @@ class SqlStore:
         # monotonic date_added clock consistent (SQLite would serialise writers anyway).
         self._write_lock = threading.Lock()
         self._last_added = datetime.now(UTC) - timedelta(seconds=1)
+        # SQLite: checkpoints (the fsyncs) run on a background thread, not in requests.
+        self._checkpointer = (
+            WalCheckpointer(self.engine, self._write_lock) if self._sqlite else None
+        )
 
     # -- lifecycle ---------------------------------------------------------------------
     def create_schema(self) -> None:
@@ -236,7 +242,14 @@ class SqlStore:
                 conn.execute(text(stmt))
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         self.engine.dispose()
+
+    def _wrote(self) -> None:
+        """After a commit: let the background checkpointer copy the new WAL pages."""
+        if self._checkpointer is not None:
+            self._checkpointer.poke()
 
     def _now(self) -> str:
         return fmt_ts(datetime.now(UTC))
@@ -469,11 +482,13 @@ class SqlStore:
         which objects are stored but their status or audit entry is not."""
         with self._write_lock:
             try:
-                return self._publish(collection_id, publisher_id, objs, record)
+                done = self._publish(collection_id, publisher_id, objs, record)
             except IntegrityError:
                 # Another hub process stored one of these versions between our read and
                 # our insert; the retry sees it and reports duplicates per object.
-                return self._publish(collection_id, publisher_id, objs, record)
+                done = self._publish(collection_id, publisher_id, objs, record)
+        self._wrote()
+        return done
 
     def _publish(
         self,
@@ -862,6 +877,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # A safety net only: WalCheckpointer normally checkpoints long before this.
+    cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
     cur.close()
 
 
