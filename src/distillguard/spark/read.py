@@ -1,0 +1,120 @@
+"""Reading the contract's events table on Spark, with the contract's bad-row rules.
+
+Formats: ``events.parquet`` (a file or a directory of part files) and ``events.jsonl`` /
+``events.jsonl.gz`` (Spark reads gzip natively; a ``.gz`` file is one task). Each column
+is cast to its contract type (``try_cast``: a value that does not fit is a bad row, not an
+exception); naive Parquet timestamps are UTC; RFC 3339 strings are parsed with their
+offset. Rows are rejected, counted by reason and left out exactly as the local reader
+does: ``malformed_json``, ``null_required``, ``bad_timestamp``, ``wrong_type``,
+``unknown_account``, ``duplicate_key`` (the first occurrence of an ``event_id`` in file
+order is kept). Quarantine files are a local-engine feature: run ``distillguard validate
+--quarantine`` first to get them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from distillguard.ingest import StrictModeError, ValidationReport
+from distillguard.ingest.dataset import DataFile
+from distillguard.ingest.report import Issue
+from distillguard.ingest.schema import EVENTS
+
+CORRUPT = "_corrupt_record"
+#: Example rows kept per reason in the report.
+EXAMPLES = 3
+
+
+def _spark_type(t: pa.DataType) -> str:
+    if pa.types.is_timestamp(t):
+        return "timestamp"
+    return {pa.string(): "string", pa.int64(): "bigint", pa.int32(): "int",
+            pa.float64(): "double"}[t]
+
+
+def _raw_events(spark: Any, f: DataFile) -> Any:
+    if f.format == "parquet":
+        return spark.read.parquet(str(f.path))
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    # every field read as its JSON text: numbers-as-strings and RFC 3339 strings are then
+    # cast by the same rules as Parquet columns, and a malformed line lands in CORRUPT
+    fields = [StructField(c.name, StringType()) for c in EVENTS.columns]
+    fields.append(StructField(CORRUPT, StringType()))
+    return (spark.read.schema(StructType(fields)).option("mode", "PERMISSIVE")
+            .option("columnNameOfCorruptRecord", CORRUPT).json(str(f.path)))
+
+
+def read_events(spark: Any, f: DataFile, known_accounts: pa.Array, report: ValidationReport,
+                *, strict: bool = False) -> tuple[Any, Any]:
+    """``(valid, checked)``: the valid events of ``f`` as a Spark DataFrame in the
+    contract's canonical types (plus ``_mid``, increasing in file order), and the persisted frame of every row with its verdict
+    (``unpersist`` it once ``valid`` has been consumed). Bad rows are counted into
+    ``report`` (or raise in ``strict`` mode)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    raw = _raw_events(spark, f).withColumn("_mid", F.monotonically_increasing_id())
+    cols, checks = [], []
+    for c in EVENTS.columns:
+        typ = _spark_type(c.type)
+        if c.name not in raw.columns:
+            cols.append(F.lit(None).cast(typ).alias(c.name))
+            if not c.nullable:
+                checks.append((F.lit(True), "null_required", c.name))
+            continue
+        src = F.col(c.name)
+        dtype = dict(raw.dtypes)[c.name]
+        if typ == "timestamp" and dtype == "timestamp_ntz":
+            cast = src.cast("timestamp")  # naive = UTC (the session time zone is UTC)
+        elif dtype == typ:
+            cast = src
+        else:
+            cast = F.expr(f"try_cast(`{c.name}` as {typ})")
+        cols.append(cast.alias(c.name))
+        if not c.nullable:
+            checks.append((src.isNull(), "null_required", c.name))
+        checks.append((src.isNotNull() & cast.isNull(),
+                       "bad_timestamp" if typ == "timestamp" else "wrong_type", c.name))
+    reason = F.lit(None).cast("string")
+    field = F.lit(None).cast("string")
+    for cond, why, name in reversed(checks):
+        reason = F.when(cond, F.lit(why)).otherwise(reason)
+        field = F.when(cond, F.lit(name)).otherwise(field)
+    if CORRUPT in raw.columns:
+        reason = F.when(F.col(CORRUPT).isNotNull(), F.lit("malformed_json")).otherwise(reason)
+        field = F.when(F.col(CORRUPT).isNotNull(), F.lit(None)).otherwise(field)
+    ev = raw.select(*cols, "_mid", reason.alias("_bad"), field.alias("_field"))
+    known = spark.createDataFrame(
+        pa.table({"account_id": known_accounts.cast(pa.string())})
+    ) if len(known_accounts) else None
+    if known is not None:
+        ev = (ev.join(F.broadcast(known.withColumn("_known", F.lit(True))), "account_id", "left")
+              .withColumn("_bad", F.when(F.col("_bad").isNull() & F.col("_known").isNull(),
+                                         F.lit("unknown_account")).otherwise(F.col("_bad")))
+              .withColumn("_field", F.when(F.col("_bad") == "unknown_account",
+                                           F.lit("account_id")).otherwise(F.col("_field")))
+              .drop("_known"))
+    first = Window.partitionBy("event_id").orderBy("_mid")
+    ev = ev.withColumn("_bad", F.when(
+        F.col("_bad").isNull() & (F.row_number().over(first) > 1), F.lit("duplicate_key")
+    ).otherwise(F.col("_bad")))
+    ev = ev.persist()
+    counts = {r["_bad"]: r["n"] for r in ev.groupBy("_bad").agg(F.count("*").alias("n")).collect()}
+    n_ok = int(counts.pop(None, 0))
+    n_bad = sum(int(v) for v in counts.values())
+    report.add_rows("events", read=n_ok + n_bad, ok=n_ok)
+    for why, n in sorted(counts.items()):
+        ex = ev.filter(F.col("_bad") == why).select("event_id", "_field").limit(EXAMPLES).collect()
+        issues = [Issue("events", str(f.path), None, None, r["_field"], why,
+                        f"{why} (event_id {r['event_id']!r})") for r in ex]
+        if strict:
+            first_issue = issues[0] if issues else Issue("events", str(f.path), None, None,
+                                                         None, why, why)
+            ev.unpersist()
+            raise StrictModeError(f"{why}: {first_issue.message} (strict mode)",
+                                  path=str(f.path), field=first_issue.field)
+        report.add_bad("events", why, int(n), issues)
+    return ev.filter(F.col("_bad").isNull()).drop("_bad", "_field"), ev
