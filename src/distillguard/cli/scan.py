@@ -30,6 +30,12 @@ def scan(
                                         help="Consortium keyring for --intel (keyed hashes)."),
     identity: str = typer.Option("", "--identity", envvar="DISTILLGUARD_IDENTITY",
                                  help="This lab's STIX identity (its own indicators ignored)."),
+    engine: str = typer.Option("local", "--engine", help="Where stages 1-2 run: `local` "
+                               "(this process) or `spark` (PySpark; see docs/spark.md)."),
+    spark_master: str | None = typer.Option(None, "--spark-master", metavar="URL",
+                                            help="Spark master for --engine spark, e.g. "
+                                            "local[2] or spark://host:7077 (default: what "
+                                            "spark-submit set, else local[*])."),
 ) -> None:
     """Score every account for adversarial distillation and explain the verdicts.
 
@@ -48,6 +54,13 @@ def scan(
     from distillguard.signals.registry import load_config
 
     err = Console(stderr=True)
+    if engine not in ("local", "spark"):
+        err.print(f"[bold red]--engine:[/] {engine!r} is not one of: local, spark")
+        raise typer.Exit(EXIT_CONFIG)
+    if engine == "spark" and (intel is not None or quarantine is not None):
+        err.print("[bold red]--engine spark:[/] --intel and --quarantine run with the local "
+                  "engine only (`distillguard validate --quarantine`, `share match`)")
+        raise typer.Exit(EXIT_CONFIG)
     if intel is not None and not intel.is_file():
         err.print(f"[bold red]partner intel:[/] no indicator store at {intel} "
                   "(fill one with `distillguard share pull --store ...`)")
@@ -62,13 +75,20 @@ def scan(
         f = ds.file("events")
         total = progress_total(f) if f is not None else 0
         unit = "rows" if f is not None and f.format == "parquet" else "rows (of file)"
-        with Progress(TextColumn("[bold]scan[/]"), BarColumn(), TextColumn("{task.completed:,} "
-                      + unit), TimeElapsedColumn(), console=err, transient=True) as bar:
-            task = bar.add_task("events", total=total if unit == "rows" else None)
-            result = run_scan(input_dir, config=cfg, strict=strict, quarantine=quarantine,
-                              on_rows=lambda n: bar.advance(task, n), watchlist=watchlist,
-                              intel=PartnerIntel(intel, keyring, identity or None)
-                              if intel is not None else None)
+        if engine == "spark":
+            from distillguard.spark import run_scan_spark
+
+            result = run_scan_spark(input_dir, master=spark_master, config=cfg, strict=strict,
+                                    watchlist=watchlist)
+        else:
+            with Progress(TextColumn("[bold]scan[/]"), BarColumn(),
+                          TextColumn("{task.completed:,} " + unit), TimeElapsedColumn(),
+                          console=err, transient=True) as bar:
+                task = bar.add_task("events", total=total if unit == "rows" else None)
+                result = run_scan(input_dir, config=cfg, strict=strict, quarantine=quarantine,
+                                  on_rows=lambda n: bar.advance(task, n), watchlist=watchlist,
+                                  intel=PartnerIntel(intel, keyring, identity or None)
+                                  if intel is not None else None)
         paths = write_outputs(result, output)
     except StrictModeError as exc:
         err.print(f"[bold red]bad row (--strict):[/] {exc}")

@@ -39,12 +39,13 @@ def spark_session(master: str | None = None, *, driver_memory: str = "2g",
     else:
         b = SparkSession.builder.appName(app_name)
         b = b.master(master or "local[*]").config("spark.driver.memory", driver_memory)
-        b = b.config("spark.ui.enabled", "false")
+        b = b.config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
         if shuffle_partitions is not None:
             b = b.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         for k, v in (conf or {}).items():
             b = b.config(k, v)
         spark = b.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
     for k, v in REQUIRED_CONF.items():
         spark.conf.set(k, v)
     return spark
