@@ -183,6 +183,8 @@ def test_audit_log_records_publication_and_is_append_only(hub: Hub, world: World
 
     with _client(hub, world.alice.name, world.alice.password) as alice:
         _post(alice, world.collection, [indicator(6)])
+        # read here too: the test must not rely on another test having read before it
+        assert alice.get(f"/api/collections/{world.collection}/objects/").status_code == 200
     actions = {e["action"] for e in hub.store.audit_log(limit=500)}
     assert {"objects.publish", "objects.read", "collection.create", "member.add"} <= actions
     with pytest.raises(Exception, match="append-only"):
