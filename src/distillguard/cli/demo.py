@@ -92,12 +92,14 @@ def demo(
         from distillguard.share.story import run_story
 
         with con.status("sharing story: local hub, publish, pull, match, rescan"):
-            story = run_story(world, out / "story", days=(3, 7, 14, 28), fine_hours=6.0)
+            story = run_story(world, out / "story", days=(3, 7, 14, 28))
         story_md = story.markdown()
         story_json = {"campaigns": story.table.to_dicts(), "benign": story.benign.to_dicts(),
                       "wire_requests": story.wire_bodies, "wire_bytes": story.wire_bytes,
-                      "leak_findings": story.wire_findings, "published": story.published}
-        con.print("[bold]3. share[/]  with vs without sharing (time-to-detect h, recall):")
+                      "leak_findings": story.wire_findings, "published": story.published,
+                      "live_latency_s": list(story.latency_s)}
+        con.print("[bold]3. share[/]  with vs without sharing (time to detect, delay from a "
+                  "partner's publication to the flag here, recall):")
         from rich.markdown import Markdown
 
         con.print(Markdown(story_md))

@@ -131,21 +131,39 @@ def pull(
     follow: bool = typer.Option(False, "--follow", help="Then stay subscribed to the push "
                                 "channel of the first collection."),
     max_objects: int | None = typer.Option(None, "--max", help="With --follow: stop after N."),
+    match_input: Path | None = typer.Option(
+        None, "--match", help="With --follow: match every pushed batch against this "
+        "dataset at once and append newly flagged accounts to --flags."),
+    scan_dir: Path | None = typer.Option(None, "--scan", help="With --match: the dataset's "
+                                         "scan output (accounts.csv: scores, flags)."),
+    keyring: Path | None = typer.Option(None, "--keyring", envvar="DISTILLGUARD_KEYRING",
+                                        help="With --match: consortium keyring YAML."),
+    identity: str = Identity,
+    flags_out: Path = typer.Option(Path("distillguard-share/flags.jsonl"), "--flags",
+                                   help="With --match: JSON lines of newly flagged accounts "
+                                   "(local file; nothing is sent)."),
     hub: str = HubUrl, user: str = HubUser, password: str = HubPassword, token: str = HubToken,
 ) -> None:
-    """Fetch partners' new indicators and sightings into the local store."""
+    """Fetch partners' new indicators and sightings into the local store; with --follow,
+    stay on the hub's push channel (and with --match, flag as indicators arrive)."""
     from distillguard.share.errors import ShareError
     from distillguard.share.pull import follow as follow_fn
     from distillguard.share.pull import pull as pull_fn
     from distillguard.share.store import IndicatorStore
 
+    if match_input is not None and (not follow or scan_dir is None or keyring is None):
+        raise typer.BadParameter("--match needs --follow, --scan and --keyring")
     st = IndicatorStore(store)
     try:
         link = _link(hub, user, password, token)
         for r in pull_fn(link, collection, st):
             typer.echo(f"{r.collection}: {r.received} received, {r.stored} stored "
                        f"(checkpoint {r.added_after})")
-        if follow:
+        if follow and match_input is not None:
+            assert scan_dir is not None and keyring is not None
+            _follow_and_match(link, collection[0], st, match_input, scan_dir, keyring,
+                              identity or None, flags_out, max_objects)
+        elif follow:
             typer.echo(f"following {collection[0]} ... (Ctrl-C to stop)")
             n = follow_fn(link, collection[0], st, max_objects=max_objects)
             typer.echo(f"{n} pushed object(s) stored")
@@ -156,6 +174,50 @@ def pull(
     finally:
         typer.echo(f"store: {st.counts()}")
         st.close()
+
+
+def _follow_and_match(link, collection: str, st, dataset: Path, scan_dir: Path,  # type: ignore[no-untyped-def]
+                      keyring: Path, identity: str | None, flags_out: Path,
+                      max_objects: int | None) -> None:
+    """The live sensor: push channel -> store -> match -> flags (distillguard.sensor)."""
+    import time
+
+    import polars as pl
+
+    from distillguard.sensor.follower import Follower
+    from distillguard.sensor.live import LiveMatcher
+    from distillguard.share.errors import ShareError
+    from distillguard.share.inputs import load_lab
+    from distillguard.share.keys import load_keyring
+
+    lab = load_lab(dataset)
+    csv = scan_dir / "accounts.csv"
+    if not csv.exists():
+        raise ShareError(f"{csv}: no scan output (run `distillguard scan` first)")
+    matcher = LiveMatcher(lab.events, lab.accounts, pl.read_csv(csv, infer_schema_length=0),
+                          keyring=load_keyring(keyring), identity=identity,
+                          flags_path=flags_out)
+
+    def on_batch(store, delivery):  # type: ignore[no-untyped-def]
+        r = matcher(store, delivery)
+        typer.echo(f"event {r.last_event_id}: {r.objects} object(s), {r.boosted} account(s) "
+                   f"matched, {r.new_flags} newly flagged -> {flags_out} "
+                   f"({r.written - r.received:.2f} s after arrival)")
+
+    typer.echo(f"following {collection} and matching against {dataset} ... (Ctrl-C to stop)")
+    f = Follower(link, collection, st, on_batch=on_batch).start()
+    try:
+        while f.error is None:
+            if max_objects is not None and f.wait_received(max_objects, timeout=1.0):
+                break
+            if max_objects is None:
+                time.sleep(1.0)
+    finally:
+        f.stop()
+    if f.error is not None:
+        raise ShareError(f"follow stopped: {f.error}")
+    typer.echo(f"{f.received} pushed object(s) stored, {len(matcher.flagged)} account(s) "
+               "flagged (by the scan or by sharing)")
 
 
 @share_app.command()
@@ -264,16 +326,17 @@ def story(
     out: Path = typer.Option(Path("distillguard-story"), "--out", help="Output directory."),
     days: str = typer.Option("3,7,14,21,28", "--days",
                              help="Checkpoints, in days since the world's first event."),
-    fine_hours: float = typer.Option(6.0, "--fine-hours",
-                                     help="Between scans, evaluate matching every N hours "
-                                     "(0: only at checkpoints)."),
+    fine_hours: float = typer.Option(0.0, "--fine-hours", hidden=True,
+                                     help="Ignored (matching between scans is event-driven "
+                                     "now); kept so older command lines still run."),
 ) -> None:
-    """Three labs + a local hub: time-to-detect and recall with vs without sharing, and
-    a leak-guard scan of every byte that crossed the wire."""
+    """Three labs + a local hub with live followers on its push channel: time-to-detect,
+    publication-to-flag delay and recall with vs without sharing, the live path's
+    latency, and a leak-guard scan of every byte that crossed the wire."""
     from distillguard.share.story import run_story
 
-    res = run_story(world, out, days=[float(d) for d in days.split(",") if d.strip()],
-                    fine_hours=fine_hours or None)
+    del fine_hours
+    res = run_story(world, out, days=[float(d) for d in days.split(",") if d.strip()])
     typer.echo(res.markdown())
     typer.echo(f"-> {out / 'story.md'}")
     if res.wire_findings:

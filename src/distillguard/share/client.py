@@ -83,8 +83,14 @@ def iter_pages(client: httpx.Client, link: HubLink, collection: str, added_after
 
 
 def iter_events(client: httpx.Client, link: HubLink, collection: str,
-                last_event_id: int | None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Objects pushed by the hub's SSE channel: ``(event id, object)``, forever."""
+                last_event_id: int | None,
+                on_open: Callable[[httpx.Response], None] | None = None,
+                ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Objects pushed by the hub's SSE channel: ``(event id, object)``, forever.
+
+    ``on_open(response)`` is called once the hub accepted the subscription (so a caller
+    knows nothing published from then on can be missed, and can close the response from
+    another thread to stop)."""
     headers = {"Accept": "text/event-stream"}
     params = {}
     if last_event_id is not None:
@@ -95,6 +101,8 @@ def iter_events(client: httpx.Client, link: HubLink, collection: str,
         if resp.status_code != 200:
             raise ShareError(f"hub refused the push subscription to {collection}: "
                              f"HTTP {resp.status_code}")
+        if on_open is not None:
+            on_open(resp)
         eid: int | None = None
         data: list[str] = []
         for line in resp.iter_lines():
