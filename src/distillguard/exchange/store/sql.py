@@ -36,6 +36,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -206,6 +207,36 @@ _SQLITE_INSERT_AUDIT = (
 )
 
 
+# Per-request lookups (every request authenticates and checks its grant), built once
+# with bound parameters: constructing a Select costs more than executing it.
+_LOGIN_CANDIDATES = (
+    select(members, credentials.c.id.label("cred_id"), credentials.c.secret_hash,
+           credentials.c.created.label("cred_created"))
+    .outerjoin(
+        credentials,
+        and_(
+            credentials.c.member_id == members.c.id,
+            credentials.c.kind == bindparam("kind"),
+            credentials.c.revoked == false(),
+        ),
+    )
+    .where(members.c.name == bindparam("name"))
+    .order_by(credentials.c.created)
+)
+_GRANT_AND_COLLECTION = (
+    select(collections, grants.c.can_read, grants.c.can_write, grants.c.in_org,
+           grants.c.member_id)
+    .outerjoin(
+        grants,
+        and_(
+            grants.c.collection_id == collections.c.id,
+            grants.c.member_id == bindparam("member_id"),
+        ),
+    )
+    .where(collections.c.id == bindparam("collection_id"))
+)
+
+
 def fmt_ts(dt: datetime) -> str:
     """Fixed-width UTC timestamp used for every stored time (sorts lexicographically)."""
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -351,22 +382,8 @@ class SqlStore:
         """The member called ``name`` and its unrevoked ``kind`` credentials in one query
         (what ``get_member_by_name`` + ``member_credentials`` return, filtered): every
         request authenticates, so this runs per request and revocation is seen at once."""
-        stmt = (
-            select(members, credentials.c.id.label("cred_id"), credentials.c.secret_hash,
-                   credentials.c.created.label("cred_created"))
-            .outerjoin(
-                credentials,
-                and_(
-                    credentials.c.member_id == members.c.id,
-                    credentials.c.kind == kind,
-                    credentials.c.revoked == false(),
-                ),
-            )
-            .where(members.c.name == name)
-            .order_by(credentials.c.created)
-        )
         with self.engine.connect() as conn:
-            rows = conn.execute(stmt).all()
+            rows = conn.execute(_LOGIN_CANDIDATES, {"name": name, "kind": kind}).all()
         if not rows:
             return None
         r = rows[0]
@@ -442,17 +459,10 @@ class SqlStore:
         self, collection_id: str, member_id: int
     ) -> tuple[Grant | None, Collection | None]:
         """``get_grant`` and ``get_collection`` in one round trip (checked per request)."""
-        stmt = (
-            select(collections, grants.c.can_read, grants.c.can_write, grants.c.in_org,
-                   grants.c.member_id)
-            .outerjoin(
-                grants,
-                and_(grants.c.collection_id == collections.c.id, grants.c.member_id == member_id),
-            )
-            .where(collections.c.id == collection_id)
-        )
         with self.engine.connect() as conn:
-            r = conn.execute(stmt).first()
+            r = conn.execute(
+                _GRANT_AND_COLLECTION, {"collection_id": collection_id, "member_id": member_id}
+            ).first()
         if r is None:
             return None, None
         col = Collection(r.id, r.title, r.description, r.created)
