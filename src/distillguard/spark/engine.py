@@ -76,6 +76,11 @@ STAGE1: Schema = {**NARROW, **{c: t for c, t in SAMPLE_POS.items() if c not in N
                   "_kind": pl.Int8()}
 #: The narrow frame after stage 2 assigned template families.
 EVENTS: Schema = {**NARROW, "template_id": pl.UInt64()}
+#: Event columns the campaign summaries and the report's campaign views read: all that
+#: comes back per event, and only for the flagged accounts.
+CAMPAIGN_EVENTS: Schema = {c: EVENTS[c] for c in (
+    "account_id", "ts", "model", "client_ip", "asn", "user_agent", "input_tokens",
+    "output_tokens", "template_id")}
 
 
 def _empty(schema: Schema) -> pl.DataFrame:
@@ -138,7 +143,8 @@ def run_scan_spark(
     ``spark``: a SparkSession (default: :func:`spark_session` for ``master``);
     ``partitions``: shuffle partitions of the per-key passes (default: twice the
     session's default parallelism). ``result.events`` holds the flagged accounts' events
-    only (what the campaign summaries read), ``result.n_events`` counts all of them.
+    only, in the :data:`CAMPAIGN_EVENTS` columns (what the campaign summaries and the
+    report's campaign views read); ``result.n_events`` counts all events.
     Partner intel (``--intel``) and quarantine files are local-engine features.
     """
     if quarantine is not None:
@@ -249,10 +255,10 @@ def run_scan_spark(
 
     def campaign_events(ids: list[str]) -> pl.DataFrame:
         if not ids:
-            return _empty(EVENTS)
+            return _empty(CAMPAIGN_EVENTS)
         want = spark.createDataFrame(pa.table({"account_id": pa.array(ids, pa.string())}))
         return to_polars(events.join(F.broadcast(want), "account_id", "left_semi")
-                         .select(*EVENTS), EVENTS)
+                         .select(*CAMPAIGN_EVENTS), CAMPAIGN_EVENTS)
 
     try:
         return finish_scan(features, rows, _empty(EVENTS), families, accounts, releases,

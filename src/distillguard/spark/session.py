@@ -22,9 +22,9 @@ def spark_session(master: str | None = None, *, driver_memory: str = "2g",
 
     ``master``: e.g. ``local[2]`` or ``spark://host:7077``; None keeps what ``spark-submit``
     (or an already running session) set, and falls back to ``local[*]``.
-    ``driver_memory`` only applies when this call starts the JVM (a ``spark-submit`` run
-    sets it on the command line). The engine sets :data:`REQUIRED_CONF` on the session
-    either way.
+    ``driver_memory`` only applies when this call starts the JVM (under ``spark-submit``
+    its ``--driver-memory`` applies). :data:`REQUIRED_CONF` is set on the session either
+    way.
     """
     try:
         from pyspark.sql import SparkSession
@@ -38,7 +38,12 @@ def spark_session(master: str | None = None, *, driver_memory: str = "2g",
         spark = active
     else:
         b = SparkSession.builder.appName(app_name)
-        b = b.master(master or "local[*]").config("spark.driver.memory", driver_memory)
+        # under spark-submit the JVM already runs with its --master / --driver-memory
+        submitted = "PYSPARK_GATEWAY_PORT" in os.environ
+        if master is not None or not submitted:
+            b = b.master(master or "local[*]")
+        if not submitted:
+            b = b.config("spark.driver.memory", driver_memory)
         b = b.config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
         if shuffle_partitions is not None:
             b = b.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
