@@ -77,3 +77,57 @@ def test_builders_make_valid_privacy_preserving_indicators() -> None:
         hashed_identifier_indicator(
             "model-api-account", ["acct-123"], key_id="k", epoch="e", name="raw id"
         )
+
+
+def _corpus() -> list[dict]:
+    """Objects of many types, each given the properties the skipped checks look at."""
+    ident = random_id("identity")
+    md = random_id("marking-definition")
+    return [
+        indicator(20),
+        {**indicator(21), "lang": "en"},
+        {**indicator(22), "lang": "xx-not-a-language"},
+        {**indicator(23), "granular_markings": [{"marking_ref": md, "selectors": ["nope"]}]},
+        {**indicator(24), "granular_markings": [{"marking_ref": md, "selectors": ["name"]}]},
+        {"type": "marking-definition", "spec_version": "2.1", "id": md,
+         "created": "2026-01-01T00:00:00Z", "definition_type": "statement",
+         "definition": {"statement": "x"}, "object_marking_refs": [md],
+         "granular_markings": [{"marking_ref": md, "selectors": ["definition"]}]},
+        {"type": "language-content", "spec_version": "2.1",
+         "id": random_id("language-content"), "created": "2026-01-01T00:00:00Z",
+         "modified": "2026-01-01T00:00:00Z", "object_ref": ident,
+         "contents": {"not a language": {"BAD KEY!": "x"}, "de": {"name": "y"}}},
+        {"type": "process", "spec_version": "2.1",
+         "id": "process--1d4b5d2c-1a4b-11ef-9c6f-0242ac120002", "pid": 4},
+        {"type": "user-account", "spec_version": "2.1",
+         "id": "user-account--1d4b5d2c-1a4b-11ef-9c6f-0242ac120002"},
+        {"type": "software", "spec_version": "2.1",
+         "id": random_id("software"), "name": "x", "cpe": "not-a-cpe", "languages": ["zz"]},
+        {"type": "software", "spec_version": "2.1", "id": random_id("software"), "name": "y",
+         "cpe": "cpe:2.3:a:vendor:product:1.0:*:*:*:*:*:*:*"},
+        {"type": "artifact", "spec_version": "2.1", "id": random_id("artifact"),
+         "mime_type": "not/a-mime", "url": "http://example.com/x"},
+        {"type": "directory", "spec_version": "2.1", "id": random_id("directory"),
+         "path": "/tmp", "path_enc": "NOT-A-CHARSET"},
+        {"type": "observed-data", "spec_version": "2.1", "id": random_id("observed-data"),
+         "created": "2026-01-01T00:00:00Z", "modified": "2025-01-01T00:00:00Z",
+         "first_observed": "2026-01-02T00:00:00Z", "last_observed": "2026-01-01T00:00:00Z",
+         "number_observed": 1, "object_refs": [random_id("ipv4-addr")]},
+        *definition_objects(),
+    ]
+
+
+def test_guarded_check_runner_reports_what_the_validators_own_runner_reports() -> None:
+    """``_applicable`` may only skip checks that would have yielded nothing."""
+    from stix2validator import validator as v
+
+    from distillguard.stix import validation as dv
+
+    for obj in _corpus():
+        ours = [v.pretty_error(e, False) for e in dv._iter_errors(obj, dv._OTHER_MUSTS)]
+        ours += [v.pretty_error(e, False) for e in dv._iter_errors(obj, dv._PATTERN_MUSTS)]
+        theirs = [v.pretty_error(e, False) for e in v._iter_errors_custom(obj, dv._MUSTS, dv._OPTS)]
+        assert sorted(ours) == sorted(theirs), obj["type"]
+    # the corpus does exercise the guarded checks: some of them report errors
+    flagged = {o["type"] for o in _corpus() if dv._must_errors(o)}
+    assert {"language-content", "process", "user-account", "indicator"} <= flagged

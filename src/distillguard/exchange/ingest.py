@@ -94,8 +94,10 @@ def prepare(
                 bad.append(Rejected(_id_of(obj), _version_of(obj), why))
                 continue
         try:
-            body = orjson.dumps(obj)
-            digest = hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            # One serialisation serves both: the stored text (keys sorted; JSON member
+            # order carries no meaning in STIX) and the content digest it hashes.
+            body = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+            digest = hashlib.sha256(body).hexdigest()
         except orjson.JSONEncodeError:  # nesting deeper than any STIX object needs
             bad.append(Rejected(obj["id"], "", "object is nested too deeply"))
             continue

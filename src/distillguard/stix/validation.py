@@ -120,12 +120,62 @@ def _observable_gate(check: Any) -> str | None:
     return "2.1" if cells["version"] == "2.1" and not cells["requires_objects"] else "2.0"
 
 
+# Checks whose own first statement returns without yielding unless a condition on the
+# object's type or keys holds, transcribed from stix2validator 3.3.1 ``v21/musts.py``
+# (``if instance['type'] != 'process': return`` and the like). ``_applicable`` skips a
+# check only where that first statement would have returned; wherever the condition
+# holds the check runs unchanged. A check not named here always runs.
+# (test_validation.py compares against the validator's own runner on every type.)
+_TYPE_GUARDS: Final[dict[str, frozenset[str]]] = {
+    "object_marking_circular_refs": frozenset({"marking-definition"}),
+    "granular_markings_circular_refs": frozenset({"marking-definition"}),
+    "language_contents": frozenset({"language-content"}),
+    "uuid_version_check": frozenset(
+        {"artifact", "email-message", "user-account", "windows-registry-key", "x509-certificate"}
+    ),
+    "process": frozenset({"process"}),
+}
+_KEY_GUARDS: Final[dict[str, str]] = {
+    "marking_selector_syntax": "granular_markings",
+    "language": "lang",
+    "cpe_check": "cpe",
+}
+_GUARD_KEYS: Final = tuple(sorted(set(_KEY_GUARDS.values())))
+_APPLICABLE: dict[tuple[Any, ...], list[Any]] = {}
+
+
+def _check_name(check: Any) -> str:
+    return str(getattr(getattr(check, "func", check), "__name__", ""))
+
+
+def _applicable(instance: Mapping[str, Any], checks: list[Any]) -> list[Any]:
+    """The checks of ``checks`` that can yield anything for ``instance`` (see above),
+    in their original order; cached per (check list, type, which guard keys exist)."""
+    stix_type = instance.get("type")
+    key = (id(checks), stix_type, *(k in instance for k in _GUARD_KEYS))
+    found = _APPLICABLE.get(key)
+    if found is None:
+        present = {k for k in _GUARD_KEYS if k in instance}
+        found = []
+        for check in checks:
+            name = _check_name(check)
+            if name in _TYPE_GUARDS and stix_type not in _TYPE_GUARDS[name]:
+                continue
+            if name in _KEY_GUARDS and _KEY_GUARDS[name] not in present:
+                continue
+            found.append(check)
+        if isinstance(stix_type, str) and len(_APPLICABLE) < 4096:
+            _APPLICABLE[key] = found
+    return found
+
+
 def _iter_errors(instance: Mapping[str, Any], checks: list[Any]) -> Any:
     """``stix2validator.validator._iter_errors_custom`` with the checks pre-bound:
-    same checks, same order, same recursion into embedded STIX objects. Observable-only
-    checks are not entered for objects their own first test would send away."""
+    same checks, same order, same recursion into embedded STIX objects. Checks whose
+    first statement would return at once for this object (``_applicable``, and the
+    observable-only gates) are not entered."""
     observable: dict[str, bool] = {}
-    for check in checks:
+    for check in _applicable(instance, checks):
         gate = _GATES.get(id(check))
         if gate is not None:
             if gate not in observable:
