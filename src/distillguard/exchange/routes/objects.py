@@ -136,10 +136,14 @@ def _parse_envelope(raw: bytes) -> list[Any]:
     return objs
 
 
-def _publish(hub: Hub, member: Member, collection_id: str, objs: list[Any]) -> dict[str, Any]:
+def _publish(
+    hub: Hub, member: Member, collection_id: str, objs: list[Any]
+) -> tuple[dict[str, Any], bytes]:
+    """Store the envelope; returns the status resource and its JSON (stored and sent)."""
     request_ts = now_ts()
     good, bad = prepare(objs, member.identity_id)
     status: dict[str, Any] = {}
+    status_json: list[bytes] = []
 
     def record(outcomes: list[AddOutcome], added: int) -> PublishRecord:
         # Called inside the store's transaction, so the status resource and the audit
@@ -171,14 +175,13 @@ def _publish(hub: Hub, member: Member, collection_id: str, objs: list[Any]) -> d
             "failed": len(failures),
             "ids": [s["id"] for s in successes[:50]],
         }
-        return PublishRecord(
-            status["id"], orjson.dumps(status).decode(), "objects.publish", detail
-        )
+        status_json[:] = [orjson.dumps(status)]
+        return PublishRecord(status["id"], status_json[0].decode(), "objects.publish", detail)
 
     _outcomes, added = hub.store.publish(collection_id, member.id, good, record)
     if added:
         hub.published(collection_id)
-    return status
+    return status, status_json[0]
 
 
 @router.post("/{api_root}/collections/{collection_id}/objects/")
@@ -196,7 +199,7 @@ async def post_objects(api_root: str, collection_id: str, request: Request) -> R
     check_content_type(request)
     raw = await _read_body(request, hub.settings.max_content_length)
     objs = _parse_envelope(raw)
-    status = await run_in_threadpool(_publish, hub, member, collection_id, objs)
+    status, status_json = await run_in_threadpool(_publish, hub, member, collection_id, objs)
     if status["success_count"] == 0:
         # Nothing in the envelope could be stored: a client error, with the status
         # resource (and so the validator's reasons) in the error's details.
@@ -204,4 +207,4 @@ async def post_objects(api_root: str, collection_id: str, request: Request) -> R
         body = orjson.loads(resp.body)
         body["details"] = status
         return taxii_response(body, 422)
-    return taxii_response(status, 202)
+    return taxii_response(status_json, 202)

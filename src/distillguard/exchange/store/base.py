@@ -99,7 +99,7 @@ class NewObject:
     anonymous: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per stored object: not frozen, see NewObject
 class AddOutcome:
     stix_id: str
     version: str
