@@ -64,21 +64,72 @@ def load_examples() -> dict[str, dict[str, list[str]]]:
     return {"intents": intents, "areas": areas}
 
 
+#: Wrapped copies of each intent example used in training (see :func:`wrapped_examples`).
+WRAPS_PER_EXAMPLE = 2
+
+
+def wrapped_examples(
+    intents: dict[str, list[str]], payloads: list[str], *, per_example: int = WRAPS_PER_EXAMPLE,
+    seed: int = 0,
+) -> tuple[list[str], list[str], list[float]]:
+    """The intent examples as the classifier meets them: inside a window with a payload.
+
+    At inference each prompt is scored on its first and last ``WINDOW_CHARS`` characters,
+    and an operation's template puts its instruction at one end of a payload (a problem,
+    a question, an answer to grade) that fills the rest of the window. Trained on bare
+    one-sentence instructions only, the n-gram weights of the instruction are diluted by
+    the payload's (features are length-normalised), and a plainly worded "act as a reward
+    model ... output JSON" template scored p ~0.4. So each example (``ordinary`` ones
+    included, so that wrapping itself carries no signal) is also placed before and after
+    random ordinary requests (``payloads``: the ``ordinary`` and area examples, every
+    language) and cut to the head / tail window, and each payload window is also added on
+    its own as ``ordinary`` (paired: only the instruction tells the two apart, so payload
+    n-grams learn nothing). The wrapped copies of an example together weigh as much as
+    the example itself, so short bare instructions stay as recognisable as before.
+    Deterministic (fixed seed). Returns ``(texts, labels, sample weights)``.
+    """
+    rng = np.random.default_rng(seed)
+    texts: list[str] = []
+    labels: list[str] = []
+    weights: list[float] = []
+    w = 1.0 / max(per_example, 1)
+    for name, items in intents.items():
+        for item in items:
+            texts.append(item)
+            labels.append(name)
+            weights.append(1.0)
+            for j in range(per_example):
+                filler: list[str] = []
+                while sum(len(f) + 1 for f in filler) < WINDOW_CHARS:
+                    filler.append(payloads[int(rng.integers(len(payloads)))])
+                body = " ".join(filler)
+                if j % 2 == 0:  # instruction first: the head window
+                    texts.append(f"{item} {body}"[:WINDOW_CHARS])
+                else:  # instruction last: the tail window
+                    texts.append(f"{body} {item}"[-WINDOW_CHARS:])
+                labels.append(name)
+                weights.append(w)
+                if name != "ordinary":  # the same payload without the instruction:
+                    texts.append(body[:WINDOW_CHARS])  # only the instruction differs
+                    labels.append("ordinary")
+                    weights.append(w)
+    return texts, labels, weights
+
+
 @functools.cache
 def content_model() -> ContentModel:
     """Train (once per process) the content classifiers from the shipped examples."""
     ex = load_examples()
-    texts: list[str] = []
-    labels: list[str] = []
-    for name, items in ex["intents"].items():
-        texts += items
-        labels += [name] * len(items)
+    payloads = list(ex["intents"]["ordinary"]) + [t for v in ex["areas"].values() for t in v]
+    texts, labels, wts = wrapped_examples(ex["intents"], payloads,
+                                          per_example=WRAPS_PER_EXAMPLE)
+    weight = np.asarray(wts)
     x = feature_matrix(texts)
     y = np.array(labels)
     coefs, intercepts = [], []
     for name in INTENTS:
         m = LogisticRegression(C=10.0, class_weight="balanced", solver="liblinear")
-        m.fit(x, (y == name).astype(int))
+        m.fit(x, (y == name).astype(int), sample_weight=weight)
         coefs.append(m.coef_[0])
         intercepts.append(m.intercept_[0])
     a_texts: list[str] = []
