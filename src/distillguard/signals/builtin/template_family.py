@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from distillguard.aggregate.templates import family_label
-from distillguard.signals.base import Signal, col, pct, ramp
+from distillguard.signals.base import Signal, col, pct, ramp, shrunk
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,10 +29,17 @@ class TemplateFamily(Signal):
                 "top_template_share", "n_events", "max_family_accounts", "top_template")
     wide_weight: float = 0.75
     min_events: int = 5
+    #: Beta-prior strength in requests: shares are shrunk towards the population median
+    #: by request count (``signals.base.shrunk``), so 8 templated requests of 10 weigh
+    #: less than 800 of 1,000 (0 switches it off).
+    prior_requests: float = 5.0
 
     def strengths(self, features: pl.DataFrame) -> pl.Series:
-        wide = (col("wide_family_share") + col("fresh_wide_family_share")) / 2
-        s = self.wide_weight * wide + (1 - self.wide_weight) * col("templated_share")
+        n = col("n_events")
+        wide = (shrunk(col("wide_family_share"), n, self.prior_requests)
+                + shrunk(col("fresh_wide_family_share"), n, self.prior_requests)) / 2
+        s = (self.wide_weight * wide
+             + (1 - self.wide_weight) * shrunk(col("templated_share"), n, self.prior_requests))
         conf = ramp(col("n_events"), self.min_events / 2, self.min_events)
         return features.select((s * conf).alias(self.name)).to_series()
 
