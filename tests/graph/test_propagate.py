@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 from distillguard.graph.build import build_graph
-from distillguard.graph.propagate import in_group_strength
+from distillguard.graph.propagate import behaviour_tie, in_group_strength
 
 
 def _incidence(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
@@ -72,3 +73,29 @@ def test_member_tied_only_through_another_fleets_template_is_not_this_groups_evi
     assert with_["h"] < 0.25 * with_["q"]
     # the group's own template keeps its full weight (chance overlap, the null, shrinks)
     assert with_["q"] >= without["q"]
+
+
+def _ties(typical_share: float) -> dict[str, float]:
+    """Three lending groups: two coherent fleets (anchors' z 0.3) and an honest org merged
+    with a few part-1 false positives whose anchors barely share anything (z 0.01)."""
+    rows = []  # (name, group, anchor, z)
+    for g in (0, 1):
+        rows += [(f"f{g}a{i}", g, True, 0.3) for i in range(4)] + [(f"f{g}q", g, False, 0.3)]
+    rows += [(f"oa{i}", 2, True, 0.01) for i in range(3)] + [("colleague", 2, False, 0.04)]
+    groups = np.array([r[1] for r in rows])
+    anchors = np.array([r[2] for r in rows])
+    z = pl.DataFrame({"v": np.arange(len(rows)), "g": groups, "kind": ["template"] * len(rows),
+                      "obs": [r[3] for r in rows], "z": [r[3] for r in rows]})
+    tie, _ = behaviour_tie(z, groups, anchors, np.ones(len(rows), dtype=bool), min_ref=0.05,
+                           typical_share=typical_share)
+    return {r[0]: float(t) for r, t in zip(rows, tie, strict=True)}
+
+
+def test_an_incoherent_group_is_not_its_own_reference() -> None:
+    """Compared with its own anchors (z 0.01, floored at min_ref 0.05) the colleague with z
+    0.04 looks almost fully tied; compared with half the typical lending group's coherence
+    (0.5 x 0.3) it is a quarter tied. Fleet members keep their full tie."""
+    own, typical = _ties(0.0), _ties(0.5)
+    assert own["colleague"] == pytest.approx(0.8)
+    assert typical["colleague"] == pytest.approx(0.04 / 0.15)
+    assert own["f0q"] == typical["f0q"] == pytest.approx(1.0)

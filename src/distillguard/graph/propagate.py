@@ -232,6 +232,7 @@ def behaviour_tie(
     min_ref: float,
     global_floor: bool = False,
     power: float = 1.0,
+    typical_share: float = 0.5,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``tie_i = max_k min(1, z_ik / ref_k(G)) ** power`` and the kind that achieved it.
 
@@ -240,8 +241,12 @@ def behaviour_tie(
     which kept honest resold customers unflagged on the development world.
 
     ``ref_k(G)`` = max(mean z_k over G's anchors (zeros included), mean z_k over all anchors
-    of lending groups, ``min_ref``). The global floor stops a group whose own anchors are
-    barely tied to each other from making everyone "fully tied" by comparison.
+    of lending groups (only with ``global_floor``), ``typical_share`` x the median over
+    lending groups of that per-group mean, ``min_ref``). The floors stop a group whose own
+    anchors are barely tied to each other -- an honest org merged with a few part-1 false
+    positives (anchors' mean z ~0.01 on the dev worlds, fleets' 0.1-0.3) -- from making
+    every colleague "fully tied" by comparison with itself. The typical-group floor is
+    learned from the data (``typical_share <= 0`` switches it off).
     """
     n = len(groups)
     tie = np.zeros(n)
@@ -261,12 +266,20 @@ def behaviour_tie(
     glob = za.group_by("kind").agg(
         (pl.col("z").sum() / n_lend * (1.0 if global_floor else 0.0)).alias("ref_all")
     )
+    # the typical lending group's coherence (median over groups of their anchors' mean z):
+    # a group whose anchors reach less than ``typical_share`` of it is compared with that
+    # floor, not with itself
+    typ = per_gk.group_by("kind").agg(
+        (pl.col("ref_g").median() * typical_share).alias("ref_typ")
+    )
     t = (
         z.join(per_gk.select("g", "kind", "ref_g"), on=["g", "kind"], how="left")
         .join(glob, on="kind", how="left")
+        .join(typ, on="kind", how="left")
         .with_columns(
             pl.max_horizontal(
-                pl.col("ref_g").fill_null(0.0), pl.col("ref_all").fill_null(0.0), pl.lit(min_ref)
+                pl.col("ref_g").fill_null(0.0), pl.col("ref_all").fill_null(0.0),
+                pl.col("ref_typ").fill_null(0.0), pl.lit(min_ref)
             ).alias("ref")
         )
         .with_columns((pl.col("z") / pl.col("ref")).clip(0.0, 1.0).pow(power).alias("t"))
@@ -298,6 +311,7 @@ def propagate_scores(
     tie_kinds: frozenset[str] = BEHAVIOUR_KINDS,
     purity_prior: float = 5.0,
     local_share: float = 0.5,
+    typical_share: float = 0.5,
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored groups they behave like."""
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
@@ -333,7 +347,8 @@ def propagate_scores(
             local_share=local_share,
         )
         tie, tk = behaviour_tie(
-            z, groups, anchor, ev > 0, min_ref=min_ref, global_floor=global_floor, power=tie_power
+            z, groups, anchor, ev > 0, min_ref=min_ref, global_floor=global_floor,
+            power=tie_power, typical_share=typical_share,
         )
         cand = ev * tie
         up = cand > best
