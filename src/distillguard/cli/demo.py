@@ -100,9 +100,13 @@ def demo(
                       "live_latency_s": list(story.latency_s)}
         con.print("[bold]3. share[/]  with vs without sharing (time to detect, delay from a "
                   "partner's publication to the flag here, recall):")
-        from rich.markdown import Markdown
-
-        con.print(Markdown(story_md))
+        con.print(_story_table(story))
+        con.print("false positives without -> with sharing: " + ", ".join(
+            f"{r['lab']} {r['fp_without']} -> {r['fp_with']} (of {r['benign']} benign)"
+            for r in story.benign.iter_rows(named=True)))
+        con.print(f"live path (SSE push -> store -> match -> flag): "
+                  f"{story.latency_summary()}; wire: {story.wire_bodies} requests, "
+                  f"{story.wire_bytes:,} bytes, leak-guard findings {story.wire_findings}")
         if story.wire_findings:
             con.print(f"[bold red]leak check: {story.wire_findings} raw customer values "
                       "crossed the wire[/]")
@@ -113,6 +117,34 @@ def demo(
     con.print(f"[bold]4. report[/]  {index}  (per-lab reports under {out / 'scan'}) "
               f"— total {time.perf_counter() - t0:.1f} s")
     raise typer.Exit(EXIT_FOUND_PROBLEM if failed else EXIT_OK)
+
+
+def _story_table(story: Any) -> Any:
+    """The with/without-sharing table, compact enough for an 80-column terminal."""
+    from rich import box
+    from rich.table import Table
+
+    from distillguard.share.story import _delay
+
+    def h(v: float | None, none: str = "never") -> str:
+        return none if v is None else f"{v:.0f}h"
+
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+              caption=(
+        "hours after the campaign's first event at the lab; pub: its first publication by "
+        "another lab; ttd: time to detect without sharing, +share: with; pub>flag: from "
+        "that publication (or the campaign's arrival, if later) to the flag here"))
+    for col in ("campaign", "lab", "n", "pub", "ttd", "+share", "pub>flag", "recall",
+                "+share"):
+        t.add_column(col, justify="left" if col in ("campaign", "lab") else "right",
+                     no_wrap=True)
+    for r in story.table.iter_rows(named=True):
+        t.add_row(r["campaign"], r["lab"].removeprefix("lab-"), str(r["accounts"]),
+                  h(r["first_pub_h"], "none"), h(r["ttd_h_without"]), h(r["ttd_h_with"]),
+                  _delay(r).replace("before it", "early").replace(" ", ""),
+                  f"{r['recall_without']:.2f}",
+                  f"{r['recall_with']:.2f}")
+    return t
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
