@@ -242,3 +242,20 @@ def test_signed_webhook_delivers_visible_objects(hub: Hub) -> None:
     finally:
         receiver.shutdown()
         receiver.server_close()
+
+
+def test_publishing_wakes_the_webhook_thread_only_for_hooked_collections(hub: Hub) -> None:
+    from distillguard.exchange.webhooks import WebhookDispatcher
+
+    d = WebhookDispatcher(hub.store, tick_s=60)
+    try:
+        d.notify("any")  # before the first pass: unknown, so wake
+        assert d._wake.is_set()
+        d._wake.clear()
+        d._hooked = frozenset({"hooked"})
+        d.notify("quiet")
+        assert not d._wake.is_set()
+        d.notify("hooked")
+        assert d._wake.is_set()
+    finally:
+        d._client.close()
