@@ -1,4 +1,8 @@
-"""The spark engine gives the local engine's verdicts, byte for byte, on the same world."""
+"""The spark engine gives the local engine's verdicts, byte for byte, on the same world.
+
+One test function on purpose: under ``pytest -n 2`` separate tests may land on both xdist
+workers, and each would start its own Spark JVM (the session fixture is per worker).
+"""
 
 from __future__ import annotations
 
@@ -20,8 +24,15 @@ def _scan_spark(spark: Any, world: Path, out: Path) -> Any:
     return result
 
 
-def test_accounts_and_campaigns_equal_local(spark: Any, tiny_world: Path, tiny_scan: Any,
-                                            tmp_path: Path) -> None:
+def test_spark_engine_matches_local(spark: Any, tiny_world: Path, tiny_scan: Any,
+                                    tmp_path: Path) -> None:
+    _parquet_world_equals_local(spark, tiny_world, tiny_scan, tmp_path / "parquet")
+    _jsonl_with_bad_rows_counts_and_scores_like_local(spark, tiny_world, tmp_path / "jsonl")
+    _strict_stops_at_bad_rows(spark, tiny_world, tmp_path / "strict")
+
+
+def _parquet_world_equals_local(spark: Any, tiny_world: Path, tiny_scan: Any,
+                                tmp_path: Path) -> None:
     local, local_out = tiny_scan
     result = _scan_spark(spark, tiny_world, tmp_path)
     assert result.n_events == local.n_events
@@ -35,12 +46,12 @@ def test_accounts_and_campaigns_equal_local(spark: Any, tiny_world: Path, tiny_s
     assert set(result.events.get_column("account_id").unique().to_list()) <= flagged
 
 
-def test_jsonl_with_bad_rows_counts_and_scores_like_local(spark: Any, tiny_world: Path,
-                                                          tmp_path: Path) -> None:
+def _jsonl_with_bad_rows_counts_and_scores_like_local(spark: Any, tiny_world: Path,
+                                                      tmp_path: Path) -> None:
     """JSONL input (numbers as strings, RFC 3339 times) with one row per bad-row reason:
     both engines leave out and count the same rows and score the rest the same."""
     world = tmp_path / "world"
-    world.mkdir()
+    world.mkdir(parents=True)
     for name in ("accounts", "releases"):
         pl.read_parquet(tiny_world / f"{name}.parquet").write_parquet(world / f"{name}.parquet")
     ev = pl.read_parquet(tiny_world / "events.parquet")
@@ -70,12 +81,12 @@ def test_jsonl_with_bad_rows_counts_and_scores_like_local(spark: Any, tiny_world
         (tmp_path / "local" / "accounts.csv").read_bytes()
 
 
-def test_strict_stops_at_bad_rows(spark: Any, tiny_world: Path, tmp_path: Path) -> None:
+def _strict_stops_at_bad_rows(spark: Any, tiny_world: Path, tmp_path: Path) -> None:
     from distillguard.ingest import StrictModeError
     from distillguard.spark import run_scan_spark
 
     world = tmp_path / "world"
-    world.mkdir()
+    world.mkdir(parents=True)
     pl.read_parquet(tiny_world / "accounts.parquet").write_parquet(world / "accounts.parquet")
     ev = pl.read_parquet(tiny_world / "events.parquet").head(50)
     pl.concat([ev, ev.head(1)]).write_parquet(world / "events.parquet")  # a duplicate id

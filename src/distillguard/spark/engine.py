@@ -174,7 +174,7 @@ def run_scan_spark(
     t1 = time.perf_counter()
     f = ds.file("events")
     assert f is not None  # open_dataset requires it
-    valid, checked = read_events(spark, f, acc_tbl.column("account_id"), report, strict=strict)
+    valid = read_events(spark, f, acc_tbl.column("account_id"), report, strict=strict)
     enriched = valid.mapInArrow(_enrich, spark_schema(STAGE1)).persist(
         StorageLevel.MEMORY_AND_DISK)
     narrow = enriched.filter(F.col("_kind") == 0).select(*NARROW)
@@ -183,14 +183,24 @@ def run_scan_spark(
 
     # -- stage 2 on Spark: template families, per skeleton -------------------------------
     t2 = time.perf_counter()
-    skel = {"account_id": pl.String(), "prompt_hash": pl.UInt64(), "tpl_head": pl.UInt64(),
-            "tpl_tail": pl.UInt64()}
-    heads, tails = (
-        _by_key(narrow, col, [col, "account_id", "prompt_hash"], n_part,
-                lambda ev, c=col: skeleton_families(ev.lazy(), c, tcfg)
-                .filter("is_template").collect(), skel, dict(FAMILY_SCHEMA))
-        for col in ("tpl_head", "tpl_tail"))
-    families = template_families(heads.lazy(), tails.lazy()).sort("template_id")
+    # head and tail skeletons in one pass: rows keyed by (window, skeleton)
+    skel: Schema = {"_w": pl.Int8(), "skeleton": pl.UInt64(), "account_id": pl.String(),
+                    "prompt_hash": pl.UInt64()}
+    fam_w: Schema = {"_w": pl.Int8(), **FAMILY_SCHEMA}
+    both = narrow.select(F.lit(0).cast("tinyint").alias("_w"),
+                         F.col("tpl_head").alias("skeleton"), "account_id", "prompt_hash").union(
+        narrow.select(F.lit(1).cast("tinyint").alias("_w"),
+                      F.col("tpl_tail").alias("skeleton"), "account_id", "prompt_hash"))
+
+    def skeleton_templates(ev: pl.DataFrame) -> pl.DataFrame:
+        return pl.concat([
+            skeleton_families(ev.filter(pl.col("_w") == w).lazy(), "skeleton", tcfg)
+            .filter("is_template").collect().select(pl.lit(w, pl.Int8).alias("_w"), pl.all())
+            for w in (0, 1)])
+
+    cands = _by_key(both, "skeleton", list(skel), n_part, skeleton_templates, skel, fam_w)
+    heads, tails = (cands.filter(pl.col("_w") == w).drop("_w").lazy() for w in (0, 1))
+    families = template_families(heads, tails).sort("template_id")
     fam_bc = sc.broadcast(families)
     # every per-account pass reads the events partitioned by account, template ids set
     events = (
@@ -204,7 +214,6 @@ def run_scan_spark(
               .sort("_mid").drop("_mid"))
     n_events = events.count()
     enriched.unpersist()
-    checked.unpersist()
     t["spark_enrich_templates"] = time.perf_counter() - t2
 
     # -- stage 2: dataset-wide statistics, then features per account partition ----------

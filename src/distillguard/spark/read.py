@@ -1,6 +1,6 @@
 """Reading the contract's events table on Spark, with the contract's bad-row rules.
 
-Formats: ``events.parquet`` (a file or a directory of part files) and ``events.jsonl`` /
+Formats: ``events.parquet`` (split by row group) and ``events.jsonl`` /
 ``events.jsonl.gz`` (Spark reads gzip natively; a ``.gz`` file is one task). Each column
 is cast to its contract type (``try_cast``: a value that does not fit is a bad row, not an
 exception); naive Parquet timestamps are UTC; RFC 3339 strings are parsed with their
@@ -25,6 +25,8 @@ from distillguard.ingest.schema import EVENTS
 CORRUPT = "_corrupt_record"
 #: Example rows kept per reason in the report.
 EXAMPLES = 3
+#: Up to this many repeated event ids are broadcast to mark the repeats (else a join).
+BROADCAST_DUPS = 1_000_000
 
 
 def _spark_type(t: pa.DataType) -> str:
@@ -48,12 +50,15 @@ def _raw_events(spark: Any, f: DataFile) -> Any:
 
 
 def read_events(spark: Any, f: DataFile, known_accounts: pa.Array, report: ValidationReport,
-                *, strict: bool = False) -> tuple[Any, Any]:
-    """``(valid, checked)``: the valid events of ``f`` as a Spark DataFrame in the
-    contract's canonical types (plus ``_mid``, increasing in file order), and the persisted frame of every row with its verdict
-    (``unpersist`` it once ``valid`` has been consumed). Bad rows are counted into
-    ``report`` (or raise in ``strict`` mode)."""
-    from pyspark.sql import Window
+                *, strict: bool = False) -> Any:
+    """The valid events of ``f`` as a Spark DataFrame in the contract's canonical types
+    (plus ``_mid``, increasing in file order). Bad rows are counted into ``report`` (or
+    raise in ``strict`` mode).
+
+    Nothing wide is cached or shuffled here: the verdict of a row needs only the columns
+    whose cast can fail (prompt text is never cast, so a Parquet read prunes it), and
+    duplicates are found on ``(event_id, _mid)`` alone.
+    """
     from pyspark.sql import functions as F
 
     raw = _raw_events(spark, f).withColumn("_mid", F.monotonically_increasing_id())
@@ -76,8 +81,9 @@ def read_events(spark: Any, f: DataFile, known_accounts: pa.Array, report: Valid
         cols.append(cast.alias(c.name))
         if not c.nullable:
             checks.append((src.isNull(), "null_required", c.name))
-        checks.append((src.isNotNull() & cast.isNull(),
-                       "bad_timestamp" if typ == "timestamp" else "wrong_type", c.name))
+        if cast is not src:
+            checks.append((src.isNotNull() & cast.isNull(),
+                           "bad_timestamp" if typ == "timestamp" else "wrong_type", c.name))
     reason = F.lit(None).cast("string")
     field = F.lit(None).cast("string")
     for cond, why, name in reversed(checks):
@@ -89,19 +95,27 @@ def read_events(spark: Any, f: DataFile, known_accounts: pa.Array, report: Valid
     ev = raw.select(*cols, "_mid", reason.alias("_bad"), field.alias("_field"))
     known = spark.createDataFrame(
         pa.table({"account_id": known_accounts.cast(pa.string())})
-    ) if len(known_accounts) else None
-    if known is not None:
-        ev = (ev.join(F.broadcast(known.withColumn("_known", F.lit(True))), "account_id", "left")
-              .withColumn("_bad", F.when(F.col("_bad").isNull() & F.col("_known").isNull(),
-                                         F.lit("unknown_account")).otherwise(F.col("_bad")))
-              .withColumn("_field", F.when(F.col("_bad") == "unknown_account",
-                                           F.lit("account_id")).otherwise(F.col("_field")))
-              .drop("_known"))
-    first = Window.partitionBy("event_id").orderBy("_mid")
-    ev = ev.withColumn("_bad", F.when(
-        F.col("_bad").isNull() & (F.row_number().over(first) > 1), F.lit("duplicate_key")
-    ).otherwise(F.col("_bad")))
-    ev = ev.persist()
+    ).withColumn("_known", F.lit(True))
+    ev = (ev.join(F.broadcast(known), "account_id", "left")
+          .withColumn("_bad", F.when(F.col("_bad").isNull() & F.col("_known").isNull(),
+                                     F.lit("unknown_account")).otherwise(F.col("_bad")))
+          .withColumn("_field", F.when(F.col("_bad") == "unknown_account",
+                                       F.lit("account_id")).otherwise(F.col("_field")))
+          .drop("_known"))
+    # repeated event ids among otherwise valid rows: the first in file order is kept
+    dups = (ev.filter(F.col("_bad").isNull()).groupBy("event_id")
+            .agg(F.count("*").alias("_n"), F.min("_mid").alias("_keep"))
+            .filter(F.col("_n") > 1).select("event_id", "_keep"))
+    n_dups = dups.count()
+    if n_dups:
+        ev = (ev.join(F.broadcast(dups) if n_dups <= BROADCAST_DUPS else dups, "event_id",
+                      "left")
+              .withColumn("_bad", F.when(F.col("_bad").isNull() & F.col("_keep").isNotNull()
+                                         & (F.col("_mid") != F.col("_keep")),
+                                         F.lit("duplicate_key")).otherwise(F.col("_bad")))
+              .withColumn("_field", F.when(F.col("_bad") == "duplicate_key", F.lit("event_id"))
+                          .otherwise(F.col("_field")))
+              .drop("_keep"))
     counts = {r["_bad"]: r["n"] for r in ev.groupBy("_bad").agg(F.count("*").alias("n")).collect()}
     n_ok = int(counts.pop(None, 0))
     n_bad = sum(int(v) for v in counts.values())
@@ -113,8 +127,7 @@ def read_events(spark: Any, f: DataFile, known_accounts: pa.Array, report: Valid
         if strict:
             first_issue = issues[0] if issues else Issue("events", str(f.path), None, None,
                                                          None, why, why)
-            ev.unpersist()
             raise StrictModeError(f"{why}: {first_issue.message} (strict mode)",
                                   path=str(f.path), field=first_issue.field)
         report.add_bad("events", why, int(n), issues)
-    return ev.filter(F.col("_bad").isNull()).drop("_bad", "_field"), ev
+    return ev.filter(F.col("_bad").isNull()).drop("_bad", "_field")
