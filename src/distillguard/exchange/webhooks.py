@@ -79,8 +79,11 @@ class WebhookDispatcher:
             self._wake.set()
 
     def _run(self) -> None:
+        first = True  # one pass at start: learn which collections have hooks
         while not self._stop.is_set():
-            self._wake.wait(self.tick_s)
+            if not first:
+                self._wake.wait(self.tick_s)
+            first = False
             self._wake.clear()
             try:
                 hooks = self.store.list_webhooks()
