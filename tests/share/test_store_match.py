@@ -3,7 +3,12 @@ from __future__ import annotations
 import polars as pl
 
 from distillguard.share.keys import new_keyring
-from distillguard.share.match import apply_boosts, match_indicators, matched_indicators
+from distillguard.share.match import (
+    MatchCache,
+    apply_boosts,
+    match_indicators,
+    matched_indicators,
+)
 from distillguard.share.policy import Policy
 from distillguard.share.publish import build_publication
 from distillguard.share.sightings import build_sightings, false_positive
@@ -143,3 +148,23 @@ def test_without_a_keyring_only_raw_infrastructure_matches(monkeypatch) -> None:
     hit = out.filter(pl.col("share_boost") > 0)
     assert hit.height > 0
     assert set(hit["share_reasons"]) == {"IP block matches an indicator published by 1 other member"}
+
+
+def test_a_cache_kept_across_calls_gives_the_same_boosts() -> None:
+    events, accounts = _my_lab()
+    st = IndicatorStore()
+    cache = MatchCache()
+    for identity in (PARTNER, OTHER):  # the store grows between two calls
+        pub = build_publication([F.campaign()], F.accounts(), F.events(), policy=POLICY,
+                                keyring=F.ring(), identity=identity)
+        st.add(pub.objects, "col-1")
+        fresh = match_indicators(events, accounts, st, keyring=F.ring(), identity=ME)
+        cached = match_indicators(events, accounts, st, keyring=F.ring(), identity=ME,
+                                  cache=cache)
+        j = fresh.join(cached, on="account_id", suffix="_c")
+        assert j.height == fresh.height == cached.height
+        # products of per-publisher terms may sum in another order: equal to the ulp
+        assert ((j["share_boost"] - j["share_boost_c"]).abs() < 1e-12).all()
+        assert (j["share_signals"] == j["share_signals_c"]).all()
+        assert (fresh["share_boost"] > 0).any()
+    assert cache.frames  # it did keep something

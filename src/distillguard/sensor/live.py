@@ -23,6 +23,7 @@ import polars as pl
 
 from distillguard.sensor.follower import Delivery
 from distillguard.share.keys import KeyRing
+from distillguard.share.match import MatchCache
 from distillguard.share.store import IndicatorStore
 
 
@@ -68,12 +69,14 @@ class LiveMatcher:
         self.threshold = operating_threshold(self.base)
         self.flagged = set(self.base.filter("flagged").get_column("account_id").to_list())
         self._done = threading.Condition()
+        self._cache = MatchCache()  # the traffic is fixed: hash and count it once
 
     def __call__(self, store: IndicatorStore, delivery: Delivery) -> MatchRound:
         from distillguard.share.match import apply_boosts, match_indicators
 
         boosts = match_indicators(self.events, self.accounts, store, keyring=self.keyring,
-                                  identity=self.identity, skeletons=self.skeletons)
+                                  identity=self.identity, skeletons=self.skeletons,
+                                  cache=self._cache)
         out = apply_boosts(self.base, boosts, threshold=self.threshold)
         matched = time.time()
         new = out.filter(pl.col("flagged")

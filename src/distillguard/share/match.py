@@ -28,8 +28,8 @@ gets the full weight.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -59,8 +59,32 @@ OUT_SCHEMA = {"account_id": pl.String(), "share_boost": pl.Float64(),
 _EVIDENCE = {"account_id": pl.String(), "indicator_id": pl.String(), "frac": pl.Float64()}
 
 
-def _totals(events: pl.DataFrame) -> pl.DataFrame:
-    return events.group_by("account_id").agg(pl.len().alias("total"))
+@dataclass
+class MatchCache:
+    """What repeated matching of the *same* traffic can compute once (the live sensor
+    matches every pushed batch against the lab's traffic held in memory): per-account
+    event totals, per-column ``(account, value)`` counts, distinct IPs with their blocks,
+    template candidate values, and the keyed hashes of the lab's distinct values per
+    signal and epoch. Bound to one ``events``/``accounts`` pair: build a new one when
+    the traffic changes. Without a cache every call recomputes everything.
+    """
+
+    frames: dict[tuple[str, ...], pl.DataFrame] = field(default_factory=dict)
+
+    def get(self, key: tuple[str, ...], build: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+        if key not in self.frames:
+            self.frames[key] = build()
+        return self.frames[key]
+
+
+def _memo(cache: MatchCache | None, key: tuple[str, ...],
+          build: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    return build() if cache is None else cache.get(key, build)
+
+
+def _totals(events: pl.DataFrame, cache: MatchCache | None = None) -> pl.DataFrame:
+    return _memo(cache, ("totals",),
+                 lambda: events.group_by("account_id").agg(pl.len().alias("total")))
 
 
 #: A raw head/tail skeleton is worth hashing only if it repeats: a template wraps many
@@ -69,22 +93,30 @@ MIN_SKELETON_EVENTS = 3
 _TPL_COLS = ("template_id", "tpl_head", "tpl_tail")
 
 
-def _hits(values: pl.Series, partner: pl.DataFrame, ring: KeyRing, signal: str
-          ) -> pl.DataFrame:
+def _hits(values: pl.Series, partner: pl.DataFrame, ring: KeyRing, signal: str,
+          cache: MatchCache | None = None, name: str = "") -> pl.DataFrame:
     """``value, indicator_id`` for the distinct own ``values`` whose keyed hash (under any
-    partner epoch we hold) is in a partner indicator. One HMAC per distinct value."""
+    partner epoch we hold) is in a partner indicator. One HMAC per distinct value (once
+    per epoch with a cache; ``name`` tells the cache which values these are)."""
     mine = partner.filter(pl.col("signal_type") == signal)
-    uniq = pl.DataFrame({"value": values.unique()}).with_columns(
-        pl.col("value").cast(pl.String).str.strip_chars().str.to_lowercase().alias("norm"))
     out = []
     for epoch in mine.get_column("epoch").unique().to_list():
         if not ring.has(ring.key_id, epoch):
             continue
         p = mine.filter(pl.col("epoch") == epoch).select("indicator_id", "hash")
-        table = keyed_hashes_of(uniq.get_column("norm"), ring.key(epoch), DOMAINS[signal])
-        hit_norm = table.join(p, on="hash").select(pl.col("value").alias("norm"),
-                                                   "indicator_id")
-        out.append(uniq.join(hit_norm, on="norm").select("value", "indicator_id"))
+
+        def hashed(epoch: str = epoch) -> pl.DataFrame:
+            uniq = pl.DataFrame({"value": values.unique()}).with_columns(
+                pl.col("value").cast(pl.String).str.strip_chars().str.to_lowercase()
+                .alias("norm"))
+            table = keyed_hashes_of(uniq.get_column("norm"), ring.key(epoch),
+                                    DOMAINS[signal])
+            return uniq.join(table.select(pl.col("value").alias("norm"), "hash"), on="norm"
+                             ).select("value", "hash")
+
+        table = _memo(cache if name else None, ("hash", signal, name, ring.key_id, epoch),
+                      hashed)
+        out.append(table.join(p, on="hash").select("value", "indicator_id"))
     if not out:
         return pl.DataFrame({"value": values.head(0),
                              "indicator_id": pl.Series([], dtype=pl.String)})
@@ -108,18 +140,21 @@ class Source:
 
 
 def _account_source(accounts: pl.DataFrame, col: str, partner: pl.DataFrame, ring: KeyRing,
-                    signal: str) -> Source:
+                    signal: str, cache: MatchCache | None = None) -> Source:
     own = accounts.get_column(col).drop_nulls()
-    return Source(signal, "accounts", col, _hits(own, partner, ring, signal))
+    return Source(signal, "accounts", col, _hits(own, partner, ring, signal, cache,
+                                                 f"accounts:{col}"))
 
 
 def _block_source(events: pl.DataFrame, partner: pl.DataFrame, raw_blocks: pl.DataFrame,
-                  ring: KeyRing) -> Source:
+                  ring: KeyRing, cache: MatchCache | None = None) -> Source:
     """IP blocks are computed per distinct IP, hashed per distinct block; the hits map
     each matching IP to the indicator."""
-    ips = events.select(pl.col("client_ip").drop_nulls().unique()).with_columns(
-        ip_block_expr("client_ip").alias("block")).drop_nulls("block")
-    hits = _hits(ips.get_column("block"), partner, ring, "network-infrastructure")
+    ips = _memo(cache, ("ips",), lambda: events.select(
+        pl.col("client_ip").drop_nulls().unique()).with_columns(
+        ip_block_expr("client_ip").alias("block")).drop_nulls("block"))
+    hits = _hits(ips.get_column("block"), partner, ring, "network-infrastructure", cache,
+                 "blocks")
     if raw_blocks.height:
         hits = pl.concat([hits, raw_blocks.select(pl.col("block").alias("value"),
                                                   "indicator_id")]).unique()
@@ -128,18 +163,23 @@ def _block_source(events: pl.DataFrame, partner: pl.DataFrame, raw_blocks: pl.Da
     return Source("ip", "events", "client_ip", ip_hits)
 
 
-def _template_sources(events: pl.DataFrame, partner: pl.DataFrame, ring: KeyRing
-                      ) -> list[Source]:
+def _template_sources(events: pl.DataFrame, partner: pl.DataFrame, ring: KeyRing,
+                      cache: MatchCache | None = None) -> list[Source]:
     cols = [c for c in _TPL_COLS if c in events.columns]
-    cands = []
-    for col in cols:
-        vc = events.get_column(col).drop_nulls().value_counts(name="n")
-        if col != "template_id":
-            vc = vc.filter(pl.col("n") >= MIN_SKELETON_EVENTS)
-        cands.append(vc.get_column(col).cast(pl.UInt64))
-    if not cands:
+    if not cols:
         return []
-    hits = _hits(pl.concat(cands).unique(), partner, ring, "prompt-template")
+
+    def candidates() -> pl.DataFrame:
+        cands = []
+        for col in cols:
+            vc = events.get_column(col).drop_nulls().value_counts(name="n")
+            if col != "template_id":
+                vc = vc.filter(pl.col("n") >= MIN_SKELETON_EVENTS)
+            cands.append(vc.get_column(col).cast(pl.UInt64))
+        return pl.DataFrame({"value": pl.concat(cands).unique()})
+
+    cands = _memo(cache, ("tpl_candidates",), candidates).get_column("value")
+    hits = _hits(cands, partner, ring, "prompt-template", cache, "tpl_candidates")
     return [Source(f"template:{col}", "events", col,
                    hits.with_columns(pl.col("value").cast(events.schema[col])))
             for col in cols]
@@ -177,6 +217,7 @@ def match_sources(
     keyring: KeyRing,
     identity: str | None = None,
     skeletons: pl.DataFrame | None = None,
+    cache: MatchCache | None = None,
 ) -> tuple[list[Source], pl.DataFrame]:
     """Every value of the lab's own that matches a live partner indicator, by source,
     and the live indicators (``IndicatorStore.indicators``). One HMAC per distinct value;
@@ -192,23 +233,29 @@ def match_sources(
     acc_cols = {"payment-fingerprint": "payment_fingerprint", "email-domain": "email_domain"}
     for signal, col in acc_cols.items():
         if signal in present and col in accounts.columns:
-            out.append(_account_source(accounts, col, partner, keyring, signal))
+            out.append(_account_source(accounts, col, partner, keyring, signal, cache))
     if "model-api-account" in present:
         out.append(_account_source(accounts.with_columns(pl.col("account_id").cast(pl.String)),
-                                   "account_id", partner, keyring, "model-api-account"))
+                                   "account_id", partner, keyring, "model-api-account", cache))
     raw_blocks = store.blocks().filter(pl.col("indicator_id").is_in(live.implode()))
     if "client_ip" in events.columns and ("network-infrastructure" in present
                                           or raw_blocks.height):
-        out.append(_block_source(events, partner, raw_blocks, keyring))
+        out.append(_block_source(events, partner, raw_blocks, keyring, cache))
     if "prompt-template" in present:
-        out += _template_sources(events, partner, keyring)
+        out += _template_sources(events, partner, keyring, cache)
     if skeletons is not None and skeletons.height:
         out += _sketch_sources(events, skeletons, store, keyring, live)
     return [s for s in out if s.hits.height], ind
 
 
-def _value_counts(events: pl.DataFrame, src: Source) -> pl.DataFrame:
+def _value_counts(events: pl.DataFrame, src: Source, cache: MatchCache | None = None
+                  ) -> pl.DataFrame:
     """``account_id, value, n``: matched events per account and matched value."""
+    if cache is not None:
+        counts = cache.get(("counts", src.col), lambda: events.group_by(
+            "account_id", pl.col(src.col).alias("value")).agg(pl.len().alias("n"))
+            .drop_nulls("value"))
+        return counts.join(src.hits.select("value").unique(), on="value", how="semi")
     keep = src.hits.get_column("value").unique().implode()
     return (events.filter(pl.col(src.col).is_in(keep))
             .group_by("account_id", pl.col(src.col).alias("value")).agg(pl.len().alias("n")))
@@ -222,6 +269,7 @@ def match_indicators(
     keyring: KeyRing | None = None,
     identity: str | None = None,
     skeletons: pl.DataFrame | None = None,
+    cache: MatchCache | None = None,
 ) -> pl.DataFrame:
     """``account_id, share_boost (0..1), share_reasons`` for every account in ``accounts``.
 
@@ -231,13 +279,15 @@ def match_indicators(
     ``events``: the stage-1 frame (``account_id``, ``client_ip``, ``template_id`` and/or
     ``tpl_head``/``tpl_tail``); ``accounts``: canonical accounts; ``identity``: this lab's
     STIX identity (its own indicators are ignored); ``skeletons``: optional
-    ``template_id, skeleton`` text of the lab's families for fuzzy (sketch) matching.
+    ``template_id, skeleton`` text of the lab's families for fuzzy (sketch) matching;
+    ``cache``: a :class:`MatchCache` kept across calls on the same traffic (same result,
+    less work).
     """
     base = accounts.select(pl.col("account_id").cast(pl.String)).unique()
     keyring = keyring if keyring is not None else default_keyring()
     sources, ind = match_sources(events, accounts, store, keyring=keyring, identity=identity,
-                                 skeletons=skeletons)
-    return _combine(base, publisher_evidence(events, accounts, sources, ind))
+                                 skeletons=skeletons, cache=cache)
+    return _combine(base, publisher_evidence(events, accounts, sources, ind, cache))
 
 
 def default_keyring() -> KeyRing:
@@ -292,7 +342,7 @@ def _by_publisher(src: Source, ind: pl.DataFrame) -> pl.DataFrame:
 
 
 def publisher_evidence(events: pl.DataFrame, accounts: pl.DataFrame, sources: list[Source],
-                       ind: pl.DataFrame) -> pl.DataFrame:
+                       ind: pl.DataFrame, cache: MatchCache | None = None) -> pl.DataFrame:
     """``account_id, publisher, signal_type, frac, confidence, fps``.
 
     ``frac`` is the share of the account's events that match *any* of the publisher's
@@ -302,7 +352,7 @@ def publisher_evidence(events: pl.DataFrame, accounts: pl.DataFrame, sources: li
     published exits, is measured by its whole matched traffic, not by its one busiest
     family, while an honest account that touched a published block once stays near 0.
     """
-    totals = _totals(events)
+    totals = _totals(events, cache)
     parts = []
     for src in sources:
         byp = _by_publisher(src, ind)
@@ -314,7 +364,7 @@ def publisher_evidence(events: pl.DataFrame, accounts: pl.DataFrame, sources: li
                 pl.lit(1.0).alias("frac"), pl.col("confidence").max(), pl.col("fps").max()))
             continue
         parts.append(
-            _value_counts(events, src).join(byp, on="value")
+            _value_counts(events, src, cache).join(byp, on="value")
             .group_by("account_id", "publisher", "signal_type")
             .agg(pl.col("n").sum(), pl.col("confidence").max(), pl.col("fps").max())
             .join(totals, on="account_id")
