@@ -131,3 +131,17 @@ def test_guarded_check_runner_reports_what_the_validators_own_runner_reports() -
     # the corpus does exercise the guarded checks: some of them report errors
     flagged = {o["type"] for o in _corpus() if dv._must_errors(o)}
     assert {"language-content", "process", "user-account", "indicator"} <= flagged
+
+
+def test_timestamp_memo_still_rejects_what_the_checks_reject() -> None:
+    ok = indicator(40)
+    assert validate_stix(ok).valid and validate_stix({**indicator(41)}).valid  # memoised
+    before = {**indicator(42), "valid_until": "2025-01-01T00:00:00Z"}  # until < from
+    assert not validate_stix(before).valid
+    assert not validate_stix({**indicator(43), "modified": "2020-01-01T00:00:00Z"}).valid
+    # same timestamps as a memoised object, but a property another check reads
+    assert not validate_stix({**indicator(44), "lang": "xx-not-a-language"}).valid
+    # a known-good key never vouches for a differently typed object
+    from distillguard.stix import validation as dv
+
+    assert dv._timestamp_key(ok) != dv._timestamp_key({**ok, "type": "malware"})

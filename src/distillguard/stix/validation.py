@@ -32,6 +32,7 @@ import stix2validator
 from stix2validator import ValidationOptions
 from stix2validator import validator as _v
 from stix2validator.util import has_cyber_observable_data as _has_observables
+from stix2validator.v21 import enums as _enums21
 from stix2validator.v21 import musts as _musts21
 
 from distillguard.stix._schema import schema_errors
@@ -232,9 +233,57 @@ def _run(obj: Mapping[str, Any], checks: list[Any]) -> list[str]:
     return [_v.pretty_error(e, False) for e in _iter_errors(obj, checks)]
 
 
+# Timestamp verdict memo, the same idea as the pattern memo above. For an object that
+# is not (and carries no) cyber-observable data, embeds no STIX object and has none of
+# the guard keys, the only applicable non-pattern MUST checks are ``timestamp`` and
+# ``timestamp_compare`` (read off ``_applicable``, not assumed), and both read nothing
+# but the type and the timestamp properties the validator's own tables name for it
+# (``enums.TIMESTAMP_PROPERTIES`` / ``TIMESTAMP_COMPARE``); ``id`` is read only to word
+# an error. So a (type, those values) key that passed once passes again. Only passing
+# keys are remembered; anything else runs the checks.
+_ONLY_TIMESTAMP_CHECKS: Final = frozenset({"timestamp", "timestamp_compare"})
+_VALID_TIMESTAMPS: dict[tuple[Any, ...], None] = {}
+_TS_PROPS: dict[str, tuple[str, ...]] = {}
+
+
+def _timestamp_props(stix_type: str) -> tuple[str, ...]:
+    props = _TS_PROPS.get(stix_type)
+    if props is None:
+        names = {"created", "modified", *_enums21.TIMESTAMP_PROPERTIES.get(stix_type, ())}
+        for first, _op, second in _enums21.TIMESTAMP_COMPARE.get(stix_type, ()):
+            names.update((first, second))
+        props = _TS_PROPS[stix_type] = tuple(sorted(names))
+    return props
+
+
+def _timestamp_key(obj: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The memo key of ``obj``'s timestamp checks, or None when it is not eligible."""
+    stix_type = obj.get("type")
+    if not isinstance(stix_type, str):
+        return None
+    for check in _applicable(obj, _OTHER_MUSTS):
+        if id(check) not in _GATES and _check_name(check) not in _ONLY_TIMESTAMP_CHECKS:
+            return None
+    if _has_observables(obj, version="2.1") or _has_observables(obj, version="2.0"):
+        return None
+    for value in obj.values():
+        if type(value) is list and any(_v._is_stix_obj(child) for child in value):
+            return None  # embedded objects are checked too: run in full
+    values = tuple(obj.get(p) for p in _timestamp_props(stix_type))
+    if not all(v is None or type(v) is str for v in values):
+        return None
+    return (stix_type, *values)
+
+
 def _must_errors(obj: Mapping[str, Any]) -> list[str]:
     shape = _pattern_shape(obj)
-    errors = _run(obj, _OTHER_MUSTS)
+    ts_key = _timestamp_key(obj)
+    if ts_key is not None and ts_key in _VALID_TIMESTAMPS:
+        errors: list[str] = []
+    else:
+        errors = _run(obj, _OTHER_MUSTS)
+        if ts_key is not None and not errors and len(_VALID_TIMESTAMPS) < _MAX_SHAPES:
+            _VALID_TIMESTAMPS[ts_key] = None
     if shape is not None and shape in _VALID_SHAPES:
         return errors
     pattern_errors = _run(obj, _PATTERN_MUSTS)
