@@ -293,7 +293,11 @@ def _must_errors(obj: Mapping[str, Any]) -> list[str]:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _real_date(value: str) -> bool:
+def _good_timestamp(value: str) -> bool:
+    """RFC 3339 UTC form and a real calendar date (one memo for both: published objects
+    share their timestamps, so the regex and strptime run once per distinct value)."""
+    if not _TS_RE.fullmatch(value):
+        return False
     try:
         datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S")
     except ValueError:
@@ -318,7 +322,7 @@ def _common_errors(obj: Mapping[str, Any]) -> list[str]:
     for prop in ("created", "modified", "valid_from", "valid_until", "first_seen", "last_seen"):
         value = obj.get(prop)
         if value is not None and (
-            not isinstance(value, str) or not _TS_RE.fullmatch(value) or not _real_date(value)
+            not isinstance(value, str) or not _good_timestamp(value)
         ):
             errors.append(f"'{prop}' must be an RFC 3339 UTC timestamp like 2024-01-01T00:00:00Z")
     confidence = obj.get("confidence")
