@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import sys
@@ -349,6 +350,7 @@ def main() -> None:
                     help="SSE latency samples (measured at the first size only; 0: skip)")
     args = ap.parse_args()
     sizes = [int(x) for x in str(args.objects).split(",") if x.strip()]
+    load_before = os.getloadavg()
     print(f"{'name':<22} {'size':>7} {'wall s':>9}  result")
     summary: list[str] = []
     for i, n in enumerate(sizes):
@@ -366,6 +368,9 @@ def main() -> None:
     for line in summary:
         print("speed-up " + line)
     print(f"peak RSS {_rss_mb():.0f} MB (both servers and the client in one process)")
+    # Wall-clock ratios move with machine load (both servers share this process's CPU).
+    print("load average (1/5/15 min) before {:.2f} {:.2f} {:.2f}, after {:.2f} {:.2f} {:.2f}"
+          .format(*load_before, *os.getloadavg()))
 
 
 if __name__ == "__main__":
