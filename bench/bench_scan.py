@@ -7,6 +7,12 @@ breakdown from the pipeline's own timers (where the time goes).
 
     .venv/bin/python bench/run.py --only scan --sizes 1M
     .venv/bin/python bench/bench_scan.py 1M          # standalone, prints a table
+    .venv/bin/python bench/bench_scan.py 1M --out /tmp/scan-1M   # keep the outputs
+    .venv/bin/python bench/bench_scan.py --compare /tmp/before /tmp/after
+
+``--out DIR`` keeps ``accounts.csv`` / ``campaigns.json`` / ``report.html`` so a speed
+change can be checked for identical verdicts with ``--compare`` (accounts.csv and
+campaigns.json byte for byte; report.html carries run timings, so it is not compared).
 """
 
 from __future__ import annotations
@@ -39,18 +45,24 @@ def prepare(size: str) -> None:
     simulate(world, scale=parse_size(size) / 1_000_000, seed=3, labs=1, scenario=None)
 
 
-def scan(size: str) -> dict[str, Any]:
+def scan(size: str, keep: str | None = None) -> dict[str, Any]:
     from distillguard.pipeline import run_scan, write_outputs
 
     world = _world(size)
     t0 = time.perf_counter()
     c0 = time.process_time()
     result = run_scan(world)
-    with tempfile.TemporaryDirectory() as out:
-        write_outputs(result, out)
+    if keep is not None:
+        write_outputs(result, keep)
+    else:
+        with tempfile.TemporaryDirectory() as out:
+            write_outputs(result, out)
     seconds = time.perf_counter() - t0
     cpu = time.process_time() - c0  # all threads: what 2 idle cores would need / 2
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items() if k != "total")
+    if result.link is not None and result.link.timings:
+        stages += " (link: " + ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in
+                                        result.link.timings.items() if k != "total_s") + ")"
     return {"events": result.n_events, "seconds": seconds,
             "note": f"{result.accounts.height:,} accounts; CPU {cpu:.1f}s; {stages}; outputs "
                     f"{seconds - result.timings['total']:.1f}s"}
@@ -59,10 +71,34 @@ def scan(size: str) -> dict[str, Any]:
 CASES = [scan]
 
 
+def compare(before: str, after: str) -> bool:
+    """True when both scans wrote byte-identical accounts.csv and campaigns.json."""
+    same = True
+    for name in ("accounts.csv", "campaigns.json"):
+        a, b = Path(before, name).read_bytes(), Path(after, name).read_bytes()
+        if a != b:
+            same = False
+            la, lb = a.splitlines(), b.splitlines()
+            diff = [i for i, (x, y) in enumerate(zip(la, lb, strict=False)) if x != y]
+            print(f"{name}: DIFFERENT ({len(la)} vs {len(lb)} lines, "
+                  f"first differing line {diff[0] + 1 if diff else min(len(la), len(lb)) + 1})")
+        else:
+            print(f"{name}: identical ({len(a):,} bytes)")
+    return same
+
+
 if __name__ == "__main__":
-    for size in sys.argv[1:] or SIZES:
+    args = sys.argv[1:]
+    if args[:1] == ["--compare"]:
+        sys.exit(0 if compare(args[1], args[2]) else 1)
+    keep = None
+    if "--out" in args:
+        i = args.index("--out")
+        keep = args[i + 1]
+        del args[i:i + 2]
+    for size in args or SIZES:
         prepare(size)
-        row = scan(size)
+        row = scan(size, keep if len(args or SIZES) == 1 else None)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"scan  {size:>5}  {row['seconds']:7.1f} s  {row['events'] / row['seconds']:>10,.0f} "
               f"events/s  peak RSS {rss:,.0f} MB\n  {row['note']}")

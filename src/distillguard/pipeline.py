@@ -9,11 +9,13 @@ and stage 2 the same aggregations in SQL.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -23,6 +25,7 @@ from distillguard.aggregate.features import account_features, reduce_sample
 from distillguard.aggregate.templates import TemplateConfig, resolve_templates
 from distillguard.enrich import INPUT_COLUMNS, enrich_frame
 from distillguard.graph import GraphConfig, LinkResult, link_accounts, summarize_campaigns
+from distillguard.graph.link import PreparedLinks, prepare_links
 from distillguard.ingest import ValidationReport, iter_event_batches, open_dataset, read_table
 from distillguard.scoring import Calibration, reasons, score_accounts
 from distillguard.signals.registry import DetectionConfig, load_config
@@ -34,6 +37,9 @@ PART1_FLAG_SCORE = 0.5
 #: Batches between compactions of the narrow frame and sample merges (see ``_compact``):
 #: each pending batch pins its reader buffers; 4 -> 2 cut the 1M read peak 1.32 -> 1.22 GB.
 SAMPLE_MERGE_EVERY = 2
+#: Event batches read ahead by a background thread while the current one is enriched
+#: (see ``_prefetch``); each costs one batch of raw columns (~0.25 GB at 200k rows).
+PREFETCH_BATCHES = 1
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,61 @@ def _own_strings(df: pl.DataFrame) -> pl.DataFrame:
                            for c, t in df.schema.items() if t == pl.String())
 
 
+_T = TypeVar("_T")
+_DONE = object()
+
+
+def _prefetch(items: Iterator[_T], depth: int = PREFETCH_BATCHES) -> Iterator[_T]:
+    """Yield ``items`` while a background thread already produces the next ``depth``.
+
+    Reading a batch (Parquet decode, validation, duplicate check) and enriching the previous
+    one (regexes, hashes) are both native code that releases the GIL, so on two cores they
+    overlap instead of taking turns. Order, content and errors are those of ``items``: an
+    exception in the reader (strict mode, unreadable file) is re-raised here, at the batch
+    where it happened; if the consumer stops early the thread is told to stop.
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(x: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(x, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for x in items:
+                if not put(x):
+                    break
+            else:
+                put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:  # a generator's cleanup (quarantine file) runs here
+                close()
+
+    th = threading.Thread(target=run, name="distillguard-read", daemon=True)
+    th.start()
+    try:
+        while True:
+            x = q.get()
+            if x is _DONE:
+                return
+            if isinstance(x, BaseException):
+                raise x
+            yield x
+            del x
+    finally:
+        stop.set()
+        th.join()
+
+
 def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, strict: bool,
                  known: pa.Array, on_rows: Callable[[int], None] | None,
                  timings: dict[str, float] | None = None,
@@ -115,9 +176,10 @@ def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, str
     pending: list[pl.DataFrame] = []  # zero-copy batches not yet compacted
     samples: list[pl.DataFrame] = []
     spent = 0.0
-    for batch in iter_event_batches(ds, columns=list(INPUT_COLUMNS), batch_rows=BATCH_ROWS,
-                                    report=report, quarantine=quarantine, strict=strict,
-                                    known_accounts=known):
+    batches = iter_event_batches(ds, columns=list(INPUT_COLUMNS), batch_rows=BATCH_ROWS,
+                                 report=report, quarantine=quarantine, strict=strict,
+                                 known_accounts=known)
+    for batch in _prefetch(batches):
         t0 = time.perf_counter()
         df = pl.from_arrow(batch)
         assert isinstance(df, pl.DataFrame)
@@ -147,11 +209,16 @@ def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, str
     return pl.concat(narrow, rechunk=False), _own_strings(reduce_sample(pl.concat(samples)))
 
 
+def _graph_config(graph_config: GraphConfig | None) -> GraphConfig:
+    return graph_config or GraphConfig(flag_threshold=PART1_FLAG_SCORE)
+
+
 def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFrame,
                releases: pl.DataFrame | None = None, *, watchlist: Path | None = None,
                graph_config: GraphConfig | None = None,
                incidence: pl.DataFrame | None = None,
                campaign_events: Callable[[list[str]], pl.DataFrame] | None = None,
+               prepared: PreparedLinks | None = None,
                ) -> tuple[pl.DataFrame, list[dict[str, Any]], LinkResult]:
     """THE graph seam: account linking after part-1 scoring.
 
@@ -174,10 +241,14 @@ def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFram
     For an engine that keeps the events elsewhere (Spark): ``incidence`` is the
     account-entity table it reduced, and ``campaign_events(flagged account ids)`` returns
     only those accounts' events, all the campaign summaries read.
+
+    ``prepared``: :func:`~distillguard.graph.link.prepare_links` of the same events,
+    accounts and config, started before scoring so Leiden overlaps it (see ``run_scan``).
     """
-    cfg = graph_config or GraphConfig(flag_threshold=PART1_FLAG_SCORE)
+    cfg = _graph_config(graph_config)
     res = link_accounts(events, accounts, scored.select("account_id", "score", "flagged"),
-                        config=cfg, watchlist=watchlist, incidence=incidence)
+                        config=cfg, watchlist=watchlist, incidence=incidence,
+                        prepared=prepared)
     if campaign_events is not None:
         flagged = pl.concat([res.accounts.filter("flagged").select("account_id"),
                              scored.filter("flagged").select("account_id")])
@@ -270,11 +341,23 @@ def run_scan(
     ev_lazy, families = resolve_templates(narrow.lazy(), template_config)
     events = ev_lazy.collect()
     t["templates"] = time.perf_counter() - t2
+    # The score-independent half of linking (incidence, graph) runs now; Leiden, which is
+    # single-threaded and holds the GIL, then runs in a child process on big graphs while
+    # features and scoring use this one: the two overlap on two cores.
+    t_p = time.perf_counter()
+    prepared = prepare_links(events, accounts, config=_graph_config(graph_config))
+    t["link_prepare"] = time.perf_counter() - t_p
     t3 = time.perf_counter()
-    features, samples = account_features(events.lazy(), families, sample, accounts, releases)
+    try:
+        features, samples = account_features(events.lazy(), families, sample, accounts,
+                                             releases)
+    except BaseException:
+        prepared.leiden.close()
+        raise
     t["features"] = time.perf_counter() - t3
     return finish_scan(features, samples, events, families, accounts, releases, report, cfg,
-                       t, t0, watchlist=watchlist, graph_config=graph_config, intel=intel)
+                       t, t0, watchlist=watchlist, graph_config=graph_config, intel=intel,
+                       prepared=prepared)
 
 
 def finish_scan(features: pl.DataFrame, samples: pl.DataFrame, events: pl.DataFrame,
@@ -284,13 +367,15 @@ def finish_scan(features: pl.DataFrame, samples: pl.DataFrame, events: pl.DataFr
                 graph_config: GraphConfig | None = None, intel: PartnerIntel | None = None,
                 incidence: pl.DataFrame | None = None,
                 campaign_events: Callable[[list[str]], pl.DataFrame] | None = None,
-                n_events: int | None = None) -> ScanResult:
+                n_events: int | None = None,
+                prepared: PreparedLinks | None = None) -> ScanResult:
     """Stages 3-4 (scoring, linking, reasons, partner intel) on the per-account result.
 
     ``run_scan`` passes the whole event frame; an engine that ran stages 1-2 elsewhere
     (``distillguard.spark``) passes ``incidence``, ``campaign_events`` (see
     :func:`link_stage`), ``n_events`` and, as ``events``, an empty narrow frame: the
     result's ``events`` then holds the fetched campaign accounts' events only.
+    ``prepared``: the linking graph ``run_scan`` started before features (see there).
     """
     fetched: list[pl.DataFrame] = []
 
@@ -307,7 +392,9 @@ def finish_scan(features: pl.DataFrame, samples: pl.DataFrame, events: pl.DataFr
     linked, campaigns, link = link_stage(
         events, accounts, merged, releases,
         watchlist=Path(watchlist) if watchlist is not None else None, graph_config=graph_config,
-        incidence=incidence, campaign_events=_fetch if campaign_events is not None else None)
+        incidence=incidence, campaign_events=_fetch if campaign_events is not None else None,
+        prepared=prepared)
+    del prepared
     if fetched:
         events = fetched[-1]
     t["link"] = time.perf_counter() - t5

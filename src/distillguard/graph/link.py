@@ -13,7 +13,7 @@ from distillguard.aggregate.incidence import IncidenceConfig, build_incidence
 from distillguard.errors import ConfigError
 from distillguard.graph.attribution import Attribution
 from distillguard.graph.build import BEHAVIOUR_KINDS, AccountGraph, build_graph
-from distillguard.graph.cluster import DenseBlock, dense_blocks, leiden_membership
+from distillguard.graph.cluster import DenseBlock, LeidenJob, dense_blocks, start_leiden
 from distillguard.graph.propagate import PropagationResult, propagate_scores
 
 
@@ -158,25 +158,32 @@ def _all_ids(events: pl.DataFrame, accounts: pl.DataFrame, scores: pl.DataFrame)
     return sorted(s)
 
 
-def link_accounts(
+@dataclass
+class PreparedLinks:
+    """The half of linking that needs no scores: incidence, graph, and the Leiden partition
+    (started, possibly in a child process). Built by :func:`prepare_links` so a scan can
+    start it before part-1 scoring and let Leiden run beside features and scoring."""
+
+    ids: list[str]
+    incidence: pl.DataFrame
+    graph: AccountGraph
+    leiden: LeidenJob
+    config: GraphConfig
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def prepare_links(
     events: pl.DataFrame,
     accounts: pl.DataFrame,
-    scores: pl.DataFrame,
     *,
     config: GraphConfig | None = None,
-    watchlist: Path | None = None,
+    scores: pl.DataFrame | None = None,
     incidence: pl.DataFrame | None = None,
-) -> LinkResult:
-    """Link accounts into clusters and propagate part-1 scores along strong ties.
+) -> PreparedLinks:
+    """Incidence, account graph and (started) Leiden partition; see :func:`link_accounts`.
 
-    ``events``: the scan's narrow per-event frame (``account_id``, ``ts`` and any of
-    ``client_ip, asn, user_agent, tls_fingerprint, system_prompt_hash, template_id``...).
-    ``accounts``: canonical accounts table. ``scores``: ``account_id, score, flagged``.
-    ``watchlist``: optional indicator file; matching clusters get an ``attribution`` in
-    their evidence (see attribution.py). Never reads labels.
-    ``incidence``: :func:`~distillguard.aggregate.incidence.build_incidence` of the events
-    and accounts, when an engine reduced it elsewhere (Spark); ``events`` is then only
-    read for account ids.
+    The graph has a vertex for every account in ``events``, ``accounts`` and, if given,
+    ``scores``. ``incidence``: as in :func:`link_accounts`.
     """
     import time
 
@@ -188,7 +195,7 @@ def link_accounts(
         # one pass turns the 16M id strings into categorical codes; the distinct ids below
         # and every per-account group-by in the incidence then hash integers, not strings
         events = events.with_columns(pl.col("account_id").cast(pl.Categorical()))
-    ids = _all_ids(events, accounts, scores)
+    ids = _all_ids(events, accounts, scores if scores is not None else pl.DataFrame())
     inc = (build_incidence(events, accounts, config=cfg.incidence) if incidence is None
            else incidence)
     timings["incidence_s"] = time.perf_counter() - t0
@@ -203,8 +210,53 @@ def link_accounts(
         lockstep_min_shared=cfg.lockstep_min_shared,
     )
     timings["graph_s"] = time.perf_counter() - t1
+    job = start_leiden(graph, resolution=cfg.resolution, seed=cfg.seed)
+    return PreparedLinks(ids, inc, graph, job, cfg, timings)
+
+
+def link_accounts(
+    events: pl.DataFrame,
+    accounts: pl.DataFrame,
+    scores: pl.DataFrame,
+    *,
+    config: GraphConfig | None = None,
+    watchlist: Path | None = None,
+    incidence: pl.DataFrame | None = None,
+    prepared: PreparedLinks | None = None,
+) -> LinkResult:
+    """Link accounts into clusters and propagate part-1 scores along strong ties.
+
+    ``events``: the scan's narrow per-event frame (``account_id``, ``ts`` and any of
+    ``client_ip, asn, user_agent, tls_fingerprint, system_prompt_hash, template_id``...).
+    ``accounts``: canonical accounts table. ``scores``: ``account_id, score, flagged``.
+    ``watchlist``: optional indicator file; matching clusters get an ``attribution`` in
+    their evidence (see attribution.py). Never reads labels.
+    ``incidence``: :func:`~distillguard.aggregate.incidence.build_incidence` of the events
+    and accounts, when an engine reduced it elsewhere (Spark); ``events`` is then only
+    read for account ids.
+    ``prepared``: :func:`prepare_links` of the same ``events``/``accounts``/``config``,
+    started earlier so Leiden overlaps scoring (rebuilt here if ``scores`` names accounts
+    it lacks).
+    """
+    import time
+
+    cfg = config or GraphConfig()
+    cfg.validate()
+    t0 = time.perf_counter()
+    if prepared is not None and prepared.config != cfg:
+        raise ValueError("prepared links were built with a different GraphConfig")
+    if prepared is not None and "account_id" in scores.columns and scores.height:
+        extra = set(scores.get_column("account_id").drop_nulls().unique().cast(pl.String())
+                    .to_list()) - set(prepared.ids)
+        if extra:
+            prepared = None  # the graph must have a vertex for every scored account
+    if prepared is None:
+        prepared = prepare_links(events, accounts, config=cfg, scores=scores,
+                                 incidence=incidence)
+    timings: dict[str, float] = dict(prepared.timings)
+    inc, graph = prepared.incidence, prepared.graph
     t2 = time.perf_counter()
-    memb = leiden_membership(graph, resolution=cfg.resolution, seed=cfg.seed)
+    # dense blocks (numpy) run while Leiden finishes, in its child process on big graphs
     blocks = dense_blocks(
         inc,
         graph,
@@ -212,6 +264,7 @@ def link_accounts(
         eps=cfg.dense_eps,
         min_density_ratio=cfg.dense_min_density_ratio,
     )
+    memb = prepared.leiden.result()
     timings["cluster_s"] = time.perf_counter() - t2
     t3 = time.perf_counter()
     n = graph.n_accounts
