@@ -46,7 +46,8 @@ def test_template_family_trusts_many_templated_requests_more_than_a_few() -> Non
     rows += [{"account_id": "few", **fleet, "n_events": 12},
              {"account_id": "many", **fleet, "n_events": 1200}]
     s = dict(zip([r["account_id"] for r in rows],
-                 TemplateFamily().strengths(_frame(rows)).to_list(), strict=True))
+                 TemplateFamily(prior_requests=5).strengths(_frame(rows)).to_list(),
+                 strict=True))
     assert s["many"] == pytest.approx(0.9, abs=0.01)
     assert 0.3 < s["few"] < 0.75 * s["many"]
     plain = dict(zip([r["account_id"] for r in rows],

@@ -29,10 +29,12 @@ class TemplateFamily(Signal):
                 "top_template_share", "n_events", "max_family_accounts", "top_template")
     wide_weight: float = 0.75
     min_events: int = 5
-    #: Beta-prior strength in requests: shares are shrunk towards the population median
-    #: by request count (``signals.base.shrunk``), so 8 templated requests of 10 weigh
-    #: less than 800 of 1,000 (0 switches it off).
-    prior_requests: float = 5.0
+    #: Beta-prior strength in requests: shares shrunk towards the population median by
+    #: request count (``signals.base.shrunk``), so 8 templated requests of 10 weigh less
+    #: than 800 of 1,000. Off by default: on the dev worlds a prior of 5 removed 7 of 39
+    #: benign flags but also the part-1 anchors of low-and-slow fleets, which linking
+    #: needs (CoT recall 0.84 -> 0.79; docs/detection.md "Signals").
+    prior_requests: float = 0.0
 
     def strengths(self, features: pl.DataFrame) -> pl.Series:
         n = col("n_events")
