@@ -209,6 +209,23 @@ def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, str
     return pl.concat(narrow, rechunk=False), _own_strings(reduce_sample(pl.concat(samples)))
 
 
+#: Narrow-frame string columns that the per-account group-bys key on or count distinct.
+CODED_COLUMNS = ("account_id", "client_ip")
+
+
+def _coded_ids(events: pl.DataFrame) -> pl.DataFrame:
+    """``events`` with ``account_id`` and ``client_ip`` as Categorical codes.
+
+    Features and the linking incidence run ~20 group-bys keyed on the account (and count
+    or group distinct IPs); on 16M string ids each hashes every string again. Cast once
+    here (4 bytes a row each, beside the String columns the result keeps for the report and
+    partner matching), they hash integers. Same groups, same rows in each group, so the
+    same features.
+    """
+    cols = [c for c in CODED_COLUMNS if events.schema.get(c) == pl.String()]
+    return events.with_columns(pl.col(cols).cast(pl.Categorical())) if cols else events
+
+
 def _graph_config(graph_config: GraphConfig | None) -> GraphConfig:
     return graph_config or GraphConfig(flag_threshold=PART1_FLAG_SCORE)
 
@@ -345,11 +362,12 @@ def run_scan(
     # single-threaded and holds the GIL, then runs in a child process on big graphs while
     # features and scoring use this one: the two overlap on two cores.
     t_p = time.perf_counter()
-    prepared = prepare_links(events, accounts, config=_graph_config(graph_config))
+    coded = _coded_ids(events)
+    prepared = prepare_links(coded, accounts, config=_graph_config(graph_config))
     t["link_prepare"] = time.perf_counter() - t_p
     t3 = time.perf_counter()
     try:
-        features, samples = account_features(events.lazy(), families, sample, accounts,
+        features, samples = account_features(coded.lazy(), families, sample, accounts,
                                              releases)
     except BaseException:
         prepared.leiden.close()

@@ -347,6 +347,10 @@ def fresh_family_share(ev: pl.LazyFrame, families: pl.DataFrame, ages: pl.LazyFr
             .select("account_id", (pl.col("_w") / pl.col("_n")).alias("fresh_wide_family_share")))
 
 
+def _str_ids(df: pl.DataFrame) -> pl.DataFrame:
+    return df.with_columns(pl.col("account_id").cast(pl.String()))
+
+
 @dataclass(frozen=True)
 class SharedStats:
     """Dataset-wide inputs of the per-account features, for callers that compute features
@@ -380,26 +384,30 @@ def account_features(
     statistics when ``ev`` holds only some accounts' events (``sample`` is then unused).
     """
     # each per-event pass collected on its own: one lazy plan ran them side by side, each
-    # holding its joined / grouped copy of the event columns at once (the stage's peak)
-    beh = behaviour_features(
+    # holding its joined / grouped copy of the event columns at once (the stage's peak).
+    # ``ev.account_id`` may be Categorical (the scan casts it once: every group-by below
+    # then hashes 4-byte codes, not 16M id strings); per-account results go back to String.
+    beh = _str_ids(behaviour_features(
         ev, families, None if shared is None else shared.shared_prompts.lazy()
-    ).collect().lazy()
-    rel = release_features(ev, releases).collect().lazy()
+    ).collect()).lazy()
+    rel = _str_ids(release_features(ev, releases).collect()).lazy()
     if shared is None:
         content, rows = content_features(sample)
     else:
         content, rows = shared.content, shared.rows
-    fam_content = family_content(
+    fam_content = _str_ids(family_content(
         ev, families, rows, fam_intent=None if shared is None else shared.fam_intent
-    ).collect().lazy()
+    ).collect()).lazy()
     facts = account_facts(accounts)
     ids = pl.concat(
-        [accounts.lazy().select("account_id"), ev.select("account_id").unique()]
+        [accounts.lazy().select("account_id"),
+         ev.select("account_id").unique().select(pl.col("account_id").cast(pl.String()))]
     ).unique()
-    ages = ages_at_first_use(beh, facts)
-    fresh_fam = fresh_family_share(
+    ev_id_type = ev.collect_schema()["account_id"]
+    ages = ages_at_first_use(beh, facts).with_columns(pl.col("account_id").cast(ev_id_type))
+    fresh_fam = _str_ids(fresh_family_share(
         ev, families, ages, fam=None if shared is None else shared.fam_fresh.lazy()
-    ).collect().lazy()
+    ).collect()).lazy()
     feats = (
         ids.join(facts, on="account_id", how="left")
         .join(beh, on="account_id", how="left")
