@@ -14,13 +14,13 @@ from distillguard.exchange.store.sql import SqlStore
 from .stixgen import indicator
 
 
-def test_checkpointer_starts_on_first_publish_and_copies_the_wal(tmp_path: Path) -> None:
+def test_checkpointer_starts_on_first_write_and_copies_the_wal(tmp_path: Path) -> None:
     db = tmp_path / "hub.db"
     store = SqlStore(f"sqlite:///{db}")
     try:
         store.create_schema()
         ck = store._checkpointer
-        assert ck is not None and ck._thread is None  # nothing published yet: no thread
+        assert ck is not None and ck._thread is None  # nothing written yet: no thread
         col = admin.create_collection(store, "ckpt")  # (publishes the hub's definitions)
         mid = admin.add_member(store, "ckpt-lab").member.id
         for start in (0, 100, 200):

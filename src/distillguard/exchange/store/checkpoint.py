@@ -66,7 +66,7 @@ class WalCheckpointer:
 
     def poke(self) -> None:
         """Ask for a checkpoint soon (called after a commit). Starts the thread lazily,
-        so stores that never publish (CLI, admin) never run one."""
+        on a store's first write, so read-only stores never run one."""
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None and not self._stop.is_set():

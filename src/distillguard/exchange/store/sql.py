@@ -839,6 +839,7 @@ class SqlStore:
                     detail=orjson.dumps(detail).decode(),
                 )
             )
+        self._wrote()  # reads write audit rows too: keep them checkpointed promptly
 
     def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
