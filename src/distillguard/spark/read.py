@@ -59,6 +59,7 @@ def read_events(spark: Any, f: DataFile, known_accounts: pa.Array, report: Valid
     whose cast can fail (prompt text is never cast, so a Parquet read prunes it), and
     duplicates are found on ``(event_id, _mid)`` alone.
     """
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     raw = _raw_events(spark, f).withColumn("_mid", F.monotonically_increasing_id())
@@ -120,10 +121,18 @@ def read_events(spark: Any, f: DataFile, known_accounts: pa.Array, report: Valid
     n_ok = int(counts.pop(None, 0))
     n_bad = sum(int(v) for v in counts.values())
     report.add_rows("events", read=n_ok + n_bad, ok=n_ok)
+    examples: dict[str, list[Issue]] = {}
+    if counts:  # the first few bad rows of each reason in file order, in one job
+        w = Window.partitionBy("_bad").orderBy("_mid")
+        rows = (ev.filter(F.col("_bad").isNotNull())
+                .withColumn("_i", F.row_number().over(w)).filter(F.col("_i") <= EXAMPLES)
+                .select("_bad", "event_id", "_field", "_mid").collect())
+        for r in sorted(rows, key=lambda r: r["_mid"]):
+            examples.setdefault(r["_bad"], []).append(Issue(
+                "events", str(f.path), None, None, r["_field"], r["_bad"],
+                f"{r['_bad']} (event_id {r['event_id']!r})"))
     for why, n in sorted(counts.items()):
-        ex = ev.filter(F.col("_bad") == why).select("event_id", "_field").limit(EXAMPLES).collect()
-        issues = [Issue("events", str(f.path), None, None, r["_field"], why,
-                        f"{why} (event_id {r['event_id']!r})") for r in ex]
+        issues = examples.get(why, [])
         if strict:
             first_issue = issues[0] if issues else Issue("events", str(f.path), None, None,
                                                          None, why, why)
