@@ -364,6 +364,7 @@ def run_scan(
     t_p = time.perf_counter()
     coded = _coded_ids(events)
     prepared = prepare_links(coded, accounts, config=_graph_config(graph_config))
+    prepared.spill()  # out of memory while features run: the scan's peak is there
     t["link_prepare"] = time.perf_counter() - t_p
     t3 = time.perf_counter()
     try:

@@ -68,6 +68,16 @@ def test_prepared_links_give_the_same_result_as_one_call(proxy_scan) -> None:
     two = link_accounts(ev, acc, scores, config=cfg, prepared=prep)
     assert one.accounts.equals(two.accounts)
     assert [c.accounts for c in one.clusters] == [c.accounts for c in two.clusters]
+    # spilled to disk while scoring runs, read back bit for bit
+    prep = prepare_links(ev, acc, config=cfg)
+    inc = prep.incidence
+    prep.spill()
+    assert prep.incidence.height == 0 and prep.graph.edges.height == 0
+    spilled = link_accounts(ev, acc, scores, config=cfg, prepared=prep)
+    assert prep.incidence.equals(inc)
+    assert one.accounts.equals(spilled.accounts)
+    assert one.graph is not None and spilled.graph is not None
+    assert one.graph.kind_edges.equals(spilled.graph.kind_edges)
     # a scored account the prepared graph lacks: rebuilt, not silently dropped
     extra = pl.concat([scores, pl.DataFrame({"account_id": ["zz-new"], "score": [0.0],
                                              "flagged": [False]})])

@@ -250,8 +250,12 @@ def build_incidence(
     if not parts:
         return pl.DataFrame(schema=INCIDENCE_SCHEMA)
     cols = ["account_id", "kind", "entity", "n"]
+    # account ids and kinds stay Categorical codes through the per-(account, kind) windows
+    # (millions of rows before the bottom-k filter) and become strings only for the kept
+    # rows; same rows in the same order in every window, so the same sample and shares
     inc = pl.concat(
-        [p.select(pl.col("account_id").cast(pl.String()), *cols[1:]) for p in parts],
+        [p.select(pl.col("account_id").cast(pl.Categorical()),
+                  pl.col("kind").cast(pl.Categorical()), *cols[2:]) for p in parts],
         how="vertical",
     )
     k = max(1, int(cfg.max_entities_per_kind))
@@ -260,7 +264,7 @@ def build_incidence(
         .with_columns(pl.col("_h").rank("ordinal").over("account_id", "kind").alias("_r"))
         .filter(pl.col("_r") <= k)
         .with_columns((pl.col("n") / pl.col("n").sum().over("account_id", "kind")).alias("share"))
-        .select([*cols, "share"])
+        .select(pl.col("account_id", "kind").cast(pl.String()), *cols[2:], "share")
         .sort("account_id", "kind", "entity")
     )
     return inc.collect().cast(INCIDENCE_SCHEMA)  # type: ignore[arg-type]

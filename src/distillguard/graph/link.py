@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,6 +171,41 @@ class PreparedLinks:
     leiden: LeidenJob
     config: GraphConfig
     timings: dict[str, float] = field(default_factory=dict)
+    _spilled: tempfile.TemporaryDirectory[str] | None = None
+
+    _FRAMES = ("incidence", "edges", "kind_edges", "entities")
+
+    def spill(self) -> None:
+        """Move the incidence and graph frames (~1 GB at 16M events) to a temporary
+        directory until :meth:`restore`, so they do not add to the peak of whatever runs
+        meanwhile (the scan's features). Arrow IPC, uncompressed: written and read back
+        at disk speed, bit for bit."""
+        if self._spilled is not None:
+            return
+        tmp = tempfile.TemporaryDirectory(prefix="distillguard-links-")
+        d = Path(tmp.name)
+        g = self.graph
+        for name, df in zip(self._FRAMES, (self.incidence, g.edges, g.kind_edges, g.entities),
+                            strict=True):
+            df.write_ipc(d / f"{name}.arrow", compression="uncompressed")
+        empty = pl.DataFrame()
+        self.incidence = empty
+        self.graph = AccountGraph(g.account_ids, empty, empty, empty, g.n_accounts, g.stats)
+        self._spilled = tmp
+
+    def restore(self) -> None:
+        """Read spilled frames back (a no-op if nothing was spilled)."""
+        if self._spilled is None:
+            return
+        d = Path(self._spilled.name)
+        inc, edges, kind_edges, entities = (
+            pl.read_ipc(d / f"{name}.arrow") for name in self._FRAMES)
+        g = self.graph
+        self.incidence = inc
+        self.graph = AccountGraph(g.account_ids, edges, kind_edges, entities, g.n_accounts,
+                                  g.stats)
+        self._spilled.cleanup()
+        self._spilled = None
 
 
 def prepare_links(
@@ -254,6 +290,7 @@ def link_accounts(
         prepared = prepare_links(events, accounts, config=cfg, scores=scores,
                                  incidence=incidence)
     timings: dict[str, float] = dict(prepared.timings)
+    prepared.restore()
     inc, graph = prepared.incidence, prepared.graph
     t2 = time.perf_counter()
     # dense blocks (numpy) run while Leiden finishes, in its child process on big graphs
