@@ -10,7 +10,7 @@ indicator's effective confidence with the hub's own model
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -140,23 +140,42 @@ class IndicatorStore:
         self.db.commit()
 
     # -- reads for matching -------------------------------------------------------------
+    def _rows(self, sql: str, col: str, ids: Collection[str] | None,
+              where: bool = False) -> list[Any]:
+        """``sql`` rows, or only those whose ``col`` is in ``ids`` (chunked ``IN`` lists,
+        so a delivery of a few objects reads a few rows, not the whole store)."""
+        if ids is None:
+            return self.db.execute(sql).fetchall()
+        ids = list(ids)
+        out: list[Any] = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            q = f"{sql} {'AND' if where else 'WHERE'} {col} IN ({','.join('?' * len(chunk))})"
+            out += self.db.execute(q, chunk).fetchall()
+        return out
+
     def indicators(self, *, exclude_publisher: str | None = None,
-                   now: datetime | None = None) -> pl.DataFrame:
+                   now: datetime | None = None, ids: Collection[str] | None = None,
+                   keep_valid_until: bool = False) -> pl.DataFrame:
         """Live indicators: ``indicator_id, publisher, signal_type, confidence`` where
-        ``confidence`` is corroborated by other members' sightings (0..100)."""
+        ``confidence`` is corroborated by other members' sightings (0..100).
+
+        ``ids``: only these indicators; ``keep_valid_until``: also return
+        ``valid_until`` and keep expired ones (an incremental matcher filters at use)."""
         stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        rows = self.db.execute(
+        rows = self._rows(
             "SELECT id, coalesce(created_by, ''), coalesce(signal_type, ''), "
             "coalesce(confidence, 50), coalesce(valid_until, '') FROM objects "
-            "WHERE type='indicator' AND revoked=0").fetchall()
+            "WHERE type='indicator' AND revoked=0", "id", ids, where=True)
         df = pl.DataFrame(rows, schema={"indicator_id": pl.String, "publisher": pl.String,
                                         "signal_type": pl.String, "base": pl.Int64,
                                         "valid_until": pl.String}, orient="row")
-        df = df.filter((pl.col("valid_until") == "") | (pl.col("valid_until") > stamp))
+        if not keep_valid_until:
+            df = df.filter((pl.col("valid_until") == "") | (pl.col("valid_until") > stamp))
         if exclude_publisher:
             df = df.filter(pl.col("publisher") != exclude_publisher)
-        s = self.db.execute("SELECT sighting_of, coalesce(reporter, ''), false_positive "
-                            "FROM sightings").fetchall()
+        s = self._rows("SELECT sighting_of, coalesce(reporter, ''), false_positive "
+                       "FROM sightings", "sighting_of", ids)
         sig = pl.DataFrame(s, schema={"indicator_id": pl.String, "reporter": pl.String,
                                       "fp": pl.Int64}, orient="row")
         counts = (
@@ -171,27 +190,29 @@ class IndicatorStore:
         conf = [corroborated_confidence(b, c, f) for b, c, f in
                 zip(df["base"].to_list(), df["corr"].to_list(), df["fps"].to_list(), strict=True)]
         return df.with_columns(pl.Series("confidence", conf, dtype=pl.Int64)).select(
-            "indicator_id", "publisher", "signal_type", "confidence", "corr", "fps")
+            "indicator_id", "publisher", "signal_type", "confidence", "corr", "fps",
+            *(["valid_until"] if keep_valid_until else []))
 
-    def hashes(self) -> pl.DataFrame:
-        rows = self.db.execute("SELECT indicator_id, signal_type, coalesce(key_id,''), "
-                               "coalesce(epoch,''), hash FROM hashes").fetchall()
+    def hashes(self, ids: Collection[str] | None = None) -> pl.DataFrame:
+        rows = self._rows("SELECT indicator_id, signal_type, coalesce(key_id,''), "
+                          "coalesce(epoch,''), hash FROM hashes", "indicator_id", ids)
         return pl.DataFrame(rows, schema={"indicator_id": pl.String, "signal_type": pl.String,
                                           "key_id": pl.String, "epoch": pl.String,
                                           "hash": pl.String}, orient="row")
 
-    def blocks(self) -> pl.DataFrame:
-        rows = self.db.execute("SELECT indicator_id, block FROM blocks").fetchall()
+    def blocks(self, ids: Collection[str] | None = None) -> pl.DataFrame:
+        rows = self._rows("SELECT indicator_id, block FROM blocks", "indicator_id", ids)
         return pl.DataFrame(rows, schema={"indicator_id": pl.String, "block": pl.String},
                             orient="row")
 
-    def sketches(self) -> tuple[pl.DataFrame, npt.NDArray[np.uint64]]:
+    def sketches(self, ids: Collection[str] | None = None
+                 ) -> tuple[pl.DataFrame, npt.NDArray[np.uint64]]:
         from distillguard.share.sketch import NUM_PERM
 
-        rows = [r for r in self.db.execute(
+        rows = sorted((r for r in self._rows(
             "SELECT indicator_id, coalesce(key_id,''), coalesce(epoch,''), hashvalues "
-            "FROM sketches ORDER BY indicator_id").fetchall()
-            if len(r[3]) == 8 * NUM_PERM]  # other sketch sizes cannot be compared with ours
+            "FROM sketches", "indicator_id", ids)
+            if len(r[3]) == 8 * NUM_PERM), key=lambda r: r[0])  # other sketch sizes cannot be compared with ours
         meta = pl.DataFrame([r[:3] for r in rows], schema={"indicator_id": pl.String,
                             "key_id": pl.String, "epoch": pl.String}, orient="row")
         if not rows:
