@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from distillguard.graph.build import build_graph
-from distillguard.graph.propagate import behaviour_tie, in_group_strength
+from distillguard.graph.propagate import behaviour_tie, in_group_strength, propagate_scores
 
 
 def _incidence(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
@@ -99,3 +99,32 @@ def test_an_incoherent_group_is_not_its_own_reference() -> None:
     assert own["colleague"] == pytest.approx(0.8)
     assert typical["colleague"] == pytest.approx(0.04 / 0.15)
     assert own["f0q"] == typical["f0q"] == pytest.approx(1.0)
+
+
+def _propagated(combine_own: bool, own_q: float) -> dict[str, float]:
+    """The hand-built world with part-1 scores: anchors 0.9, the quiet fleet member ``q`` at
+    ``own_q``, everyone else at the honest bulk's ~0.01; Leiden groups = the two groups."""
+    inc, ids, idx, groups, anchors = _world()
+    graph = build_graph(inc, ids, max_entity_share=0.5)
+    scores = np.where(anchors, 0.9, 0.01)
+    scores[idx["q"]] = own_q
+    res = propagate_scores(graph, inc, scores, groups, np.full(len(ids), -1),
+                           combine_own=combine_own)
+    return {a: float(res.score[idx[a]]) for a in ("q", "h", "x00")} | {
+        "lent_q": float(res.evidence[idx["q"]] * res.tie[idx["q"]])}
+
+
+def test_own_and_lent_evidence_combine_instead_of_the_larger_winning() -> None:
+    """A fleet member with some part-1 evidence of its own and a partial tie carries both;
+    max() kept only the larger. An honest bulk account gains at most its own ~0.01 (the
+    noisy-OR adds min(own, lent) - own * lent), and an account in no lending group keeps
+    its score."""
+    for own_q in (0.05, 0.3):
+        before, after = _propagated(False, own_q), _propagated(True, own_q)
+        lent = after["lent_q"]
+        assert 0.0 < lent < 1.0
+        assert before["q"] == pytest.approx(max(own_q, lent))
+        assert after["q"] == pytest.approx(1 - (1 - own_q) * (1 - lent))
+        assert after["q"] > before["q"]
+        assert after["h"] - before["h"] <= 0.01 + 1e-12
+        assert after["x00"] == before["x00"] == 0.01

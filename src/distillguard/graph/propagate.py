@@ -5,7 +5,15 @@ pacing. What gives them away is that they do what the loud accounts do: the same
 templates, the same system prompts, on the same schedule. Propagation lets that evidence
 flow:
 
-    propagated_i = max(own_i, evidence(G) * tie_i(G))     for G = i's cluster, i's dense block
+    lent_i(G)    = evidence(G) * tie_i(G)                 for G = i's cluster, i's dense block
+    propagated_i = max over G of 1 - (1 - own_i) * (1 - lent_i(G))      (and never < own_i)
+
+* Own and lent evidence are *combined* (noisy-OR), not maxed (until 2026-11-27 round 2:
+  ``max(own_i, lent_i)``). A low-and-slow fleet account with part-1 score 0.3 (raw within
+  half a null spread of the threshold) and a partial tie to a loud fleet carries two
+  pieces of evidence; taking the larger threw the other away. The bulk is unaffected:
+  part 1's logistic puts the median honest account at ~0.01, so an untied or weakly tied
+  honest account gains next to nothing, and only lending groups (below) lend at all.
 
 * ``evidence(G)`` is the mean of the top ``max(min_evidence_members, evidence_quantile*|G|)``
   member scores. A group lends only when it has at least ``min_evidence_members`` *anchors*
@@ -312,8 +320,13 @@ def propagate_scores(
     purity_prior: float = 5.0,
     local_share: float = 0.5,
     typical_share: float = 0.5,
+    combine_own: bool = True,
 ) -> PropagationResult:
-    """Raise scores of weakly-scored members of strongly-scored groups they behave like."""
+    """Raise scores of weakly-scored members of strongly-scored groups they behave like.
+
+    ``combine_own``: the raised score is ``1 - (1 - own) * (1 - evidence * tie)`` (own and
+    lent evidence both count); ``False`` gives the earlier ``max(own, evidence * tie)``.
+    """
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
     anchor = own >= anchor_threshold
     best = own.copy()
@@ -350,8 +363,9 @@ def propagate_scores(
             z, groups, anchor, ev > 0, min_ref=min_ref, global_floor=global_floor,
             power=tie_power, typical_share=typical_share,
         )
-        cand = ev * tie
-        up = cand > best
+        lent = ev * tie
+        cand = 1.0 - (1.0 - own) * (1.0 - lent) if combine_own else lent
+        up = (lent > 0) & (cand > best)  # no lent evidence: no float-noise "raise"
         best = np.where(up, cand, best)
         ev_used = np.where(up, ev, ev_used)
         tie_used = np.where(up, tie, tie_used)
