@@ -87,3 +87,26 @@ def test_prepared_links_give_the_same_result_as_one_call(proxy_scan) -> None:
     with pytest.raises(ValueError, match="different GraphConfig"):
         link_accounts(ev, acc, scores, config=GraphConfig(flag_threshold=0.4),
                       prepared=prepare_links(ev, acc, config=cfg))
+
+
+def test_edges_added_in_chunks_give_the_one_shot_partition(monkeypatch) -> None:
+    import random
+
+    import igraph as ig
+
+    from distillguard.graph import cluster
+
+    g = _random_graph(3_000, 20_000, seed=7)
+    src = g.edges.get_column("src").to_list()
+    dst = g.edges.get_column("dst").to_list()
+    one = ig.Graph(n=g.n_accounts, edges=list(zip(src, dst, strict=True)), directed=False)
+    ig.set_random_number_generator(random.Random(0))
+    try:
+        ref = one.community_leiden(objective_function="modularity",
+                                   weights=g.edges.get_column("weight").to_list(),
+                                   resolution=0.5, n_iterations=2).membership
+    finally:
+        ig.set_random_number_generator(random)
+    monkeypatch.setattr(cluster, "_EDGE_CHUNK", 1_000)
+    got = start_leiden(g, resolution=0.5, seed=0, process=False).result()
+    np.testing.assert_array_equal(got, np.asarray(ref))
