@@ -2,12 +2,17 @@
 
 ``LiveMatcher`` is the ``on_batch`` callback of :class:`~distillguard.sensor.follower.
 Follower` that ``distillguard share pull --follow --match DATASET`` runs. It holds the
-lab's stage-1 traffic frame and its last scan in memory, and on every delivery matches
-the whole store (so new evidence combines with what partners said before, and
-false-positive reports that arrive later lower it), folds the boosts into the scan with
+lab's stage-1 traffic frame and its last scan in memory, and on every delivery folds
+only the indicators the delivery touched (new, modified, revoked, or with new sightings)
+into an :class:`~distillguard.share.incremental.IncrementalMatch` (the same result as
+matching the whole store: new evidence combines with what partners said before, and
+false-positive reports that arrive later lower it; the cost follows the delivery, not
+the store), folds the boosts into the scan with
 :func:`distillguard.share.match.apply_boosts` (the same flag rule as ``share match``)
 and appends one JSON line per *newly* flagged account to ``flags_path``. Account ids are
-written only to that local file; nothing here sends anything.
+written only to that local file. With ``sightings`` (a
+:class:`~distillguard.sensor.sightings.LiveSightings`), the matches of flagged accounts
+are reported to the hub as debounced STIX sightings (counts and time ranges only).
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ import orjson
 import polars as pl
 
 from distillguard.sensor.follower import Delivery
+from distillguard.sensor.sightings import LiveSightings
+from distillguard.share.incremental import IncrementalMatch, touched_ids
 from distillguard.share.keys import KeyRing
-from distillguard.share.match import MatchCache
 from distillguard.share.store import IndicatorStore
 
 
@@ -56,6 +62,7 @@ class LiveMatcher:
     identity: str | None = None
     flags_path: Path | None = None
     skeletons: pl.DataFrame | None = None
+    sightings: LiveSightings | None = None
     rounds: list[MatchRound] = field(default_factory=list)
     flagged: set[str] = field(default_factory=set)
 
@@ -69,15 +76,26 @@ class LiveMatcher:
         self.threshold = operating_threshold(self.base)
         self.flagged = set(self.base.filter("flagged").get_column("account_id").to_list())
         self._done = threading.Condition()
-        self._cache = MatchCache()  # the traffic is fixed: hash and count it once
+        # the traffic is fixed: hash and count it once, and keep what matched
+        self.state = IncrementalMatch(self.events, self.accounts, self.keyring,
+                                      identity=self.identity, skeletons=self.skeletons)
+        self._primed = False
+
+    def prime(self, store: IndicatorStore) -> None:
+        """Match everything ``store`` already holds (once, before following), so the
+        first pushed publication costs what later ones cost."""
+        self.state.update(store)
+        self._primed = True
 
     def __call__(self, store: IndicatorStore, delivery: Delivery) -> MatchRound:
-        from distillguard.share.match import apply_boosts, match_indicators
+        from distillguard.share.match import apply_boosts
 
-        boosts = match_indicators(self.events, self.accounts, store, keyring=self.keyring,
-                                  identity=self.identity, skeletons=self.skeletons,
-                                  cache=self._cache)
-        out = apply_boosts(self.base, boosts, threshold=self.threshold)
+        if self._primed:
+            self.state.update(store, touched_ids(delivery.objects))
+        else:  # first delivery: what the store held before (e.g. a pull) counts too
+            self.state.update(store)
+            self._primed = True
+        out = apply_boosts(self.base, self.state.boosts(), threshold=self.threshold)
         matched = time.time()
         new = out.filter(pl.col("flagged")
                          & ~pl.col("account_id").is_in(pl.Series(list(self.flagged),
@@ -97,6 +115,11 @@ class LiveMatcher:
         r = MatchRound(delivery.last_event_id, len(delivery.objects), delivery.received,
                        delivery.stored, matched, time.time(), new.height,
                        int((out.get_column("share_boost") > 0).sum()))
+        if self.sightings is not None:  # after the flags: reporting never delays them
+            flagged = out.filter("flagged").select("account_id")
+            self.sightings.note(self.state.matched_accounts().join(flagged, on="account_id",
+                                                                   how="semi"),
+                                self.state.spans())
         with self._done:
             self.rounds.append(r)
             self._done.notify_all()
