@@ -129,6 +129,7 @@ def test_cli_pull_follow_match_writes_flags(hub, tmp_path: Path) -> None:  # typ
         "--user", "me", "--password", links["me"].password])
     assert r.exit_code == 0, r.output
     assert "newly flagged" in r.output
+    assert "sighting(s) sent" in r.output and "0 sighting(s) sent" not in r.output
     rows = [orjson.loads(line) for line in flags.read_bytes().splitlines()]
     assert rows and {x["account_id"] for x in rows} <= {f"lab2-{a}" for a in F.CAMPAIGN}
 

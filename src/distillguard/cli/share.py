@@ -141,12 +141,19 @@ def pull(
     identity: str = Identity,
     flags_out: Path = typer.Option(Path("distillguard-share/flags.jsonl"), "--flags",
                                    help="With --match: JSON lines of newly flagged accounts "
-                                   "(local file; nothing is sent)."),
+                                   "(local file)."),
+    sight: bool = typer.Option(True, "--sight/--no-sight", help="With --match: report the "
+                               "matches of flagged accounts to the hub as sightings (counts "
+                               "and time ranges only, leak-guarded)."),
+    sight_window: float = typer.Option(60.0, "--sight-window", min=0.0,
+                                       help="With --sight: at most one sighting per "
+                                       "indicator per this many seconds."),
     hub: str = HubUrl, user: str = HubUser, password: str = HubPassword, token: str = HubToken,
 ) -> None:
     """Fetch partners' new indicators and sightings into the local store; with --follow,
-    stay on the hub's push channel (and with --match, flag as indicators arrive)."""
-    from distillguard.share.errors import ShareError
+    stay on the hub's push channel (and with --match, flag as indicators arrive and
+    report matches back as debounced sightings)."""
+    from distillguard.share.errors import LeakError, ShareError
     from distillguard.share.pull import follow as follow_fn
     from distillguard.share.pull import pull as pull_fn
     from distillguard.share.store import IndicatorStore
@@ -162,11 +169,14 @@ def pull(
         if follow and match_input is not None:
             assert scan_dir is not None and keyring is not None
             _follow_and_match(link, collection[0], st, match_input, scan_dir, keyring,
-                              identity or None, flags_out, max_objects)
+                              identity or None, flags_out, max_objects,
+                              sight_window if sight else None)
         elif follow:
             typer.echo(f"following {collection[0]} ... (Ctrl-C to stop)")
             n = follow_fn(link, collection[0], st, max_objects=max_objects)
             typer.echo(f"{n} pushed object(s) stored")
+    except LeakError as exc:
+        _fail(exc, 3)
     except ShareError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -178,25 +188,35 @@ def pull(
 
 def _follow_and_match(link, collection: str, st, dataset: Path, scan_dir: Path,  # type: ignore[no-untyped-def]
                       keyring: Path, identity: str | None, flags_out: Path,
-                      max_objects: int | None) -> None:
-    """The live sensor: push channel -> store -> match -> flags (distillguard.sensor)."""
+                      max_objects: int | None, sight_window: float | None) -> None:
+    """The live sensor: push channel -> store -> match -> flags (distillguard.sensor),
+    and with ``sight_window`` debounced sightings back to the hub."""
+    import threading
     import time
 
     import polars as pl
 
     from distillguard.sensor.follower import Follower
     from distillguard.sensor.live import LiveMatcher
+    from distillguard.sensor.sightings import LiveSightings
     from distillguard.share.errors import ShareError
     from distillguard.share.inputs import load_lab
     from distillguard.share.keys import load_keyring
+    from distillguard.share.leakguard import LeakGuard
+    from distillguard.share.policy import Policy
 
     lab = load_lab(dataset)
     csv = scan_dir / "accounts.csv"
     if not csv.exists():
         raise ShareError(f"{csv}: no scan output (run `distillguard scan` first)")
+    lock = threading.RLock()
+    sightings = None if sight_window is None else LiveSightings(
+        link, st, LeakGuard.from_frames(lab.accounts, lab.events, Policy()),
+        identity=identity, collection=collection, window_s=sight_window, lock=lock)
     matcher = LiveMatcher(lab.events, lab.accounts, pl.read_csv(csv, infer_schema_length=0),
                           keyring=load_keyring(keyring), identity=identity,
-                          flags_path=flags_out)
+                          flags_path=flags_out, sightings=sightings)
+    matcher.prime(st)  # what the pull stored: matched once, before the first push
 
     def on_batch(store, delivery):  # type: ignore[no-untyped-def]
         r = matcher(store, delivery)
@@ -205,7 +225,7 @@ def _follow_and_match(link, collection: str, st, dataset: Path, scan_dir: Path, 
                    f"({r.written - r.received:.2f} s after arrival)")
 
     typer.echo(f"following {collection} and matching against {dataset} ... (Ctrl-C to stop)")
-    f = Follower(link, collection, st, on_batch=on_batch).start()
+    f = Follower(link, collection, st, on_batch=on_batch, lock=lock).start()
     try:
         while f.error is None:
             if max_objects is not None and f.wait_received(max_objects, timeout=1.0):
@@ -214,10 +234,15 @@ def _follow_and_match(link, collection: str, st, dataset: Path, scan_dir: Path, 
                 time.sleep(1.0)
     finally:
         f.stop()
+        if sightings is not None:
+            sightings.stop()  # what the window still held goes now
+    if isinstance(f.error, ShareError):  # e.g. the leak guard refused a sighting
+        raise f.error
     if f.error is not None:
         raise ShareError(f"follow stopped: {f.error}")
+    sent = f", {len(sightings.sent)} sighting(s) sent" if sightings is not None else ""
     typer.echo(f"{f.received} pushed object(s) stored, {len(matcher.flagged)} account(s) "
-               "flagged (by the scan or by sharing)")
+               f"flagged (by the scan or by sharing){sent}")
 
 
 @share_app.command()
