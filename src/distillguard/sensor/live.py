@@ -63,6 +63,9 @@ class LiveMatcher:
     flags_path: Path | None = None
     skeletons: pl.DataFrame | None = None
     sightings: LiveSightings | None = None
+    #: False: rebuild the match state from the whole store on every delivery (the
+    #: pre-incremental behaviour; kept for the bench comparison and as a fallback)
+    incremental: bool = True
     rounds: list[MatchRound] = field(default_factory=list)
     flagged: set[str] = field(default_factory=set)
 
@@ -90,7 +93,7 @@ class LiveMatcher:
     def __call__(self, store: IndicatorStore, delivery: Delivery) -> MatchRound:
         from distillguard.share.match import apply_boosts
 
-        if self._primed:
+        if self._primed and self.incremental:
             self.state.update(store, touched_ids(delivery.objects))
         else:  # first delivery: what the store held before (e.g. a pull) counts too
             self.state.update(store)
