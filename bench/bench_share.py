@@ -345,7 +345,8 @@ def _live(size: str, stored: bool = False, incremental: bool = True) -> dict[str
     extra = ""
     if stored:
         extra = (f"; {STORED // 1000}k stored, {'incremental' if incremental else 'full'}, "
-                 f"prime {t_prime:.1f} s")
+                 f"prime {t_prime:.1f} s, first publication {lat[0]:.2f} s, "
+                 f"slowest later one {max(lat[1:]):.2f} s")
         if sight is not None:
             extra += f", {len(sight.sent)} sightings"
     return {"events": events.height, "seconds": statistics.median(q),
