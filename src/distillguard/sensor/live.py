@@ -85,9 +85,11 @@ class LiveMatcher:
         self._primed = False
 
     def prime(self, store: IndicatorStore) -> None:
-        """Match everything ``store`` already holds (once, before following), so the
-        first pushed publication costs what later ones cost."""
+        """Match everything ``store`` already holds (once, before following), and build
+        the per-column ``(account, value)`` counts evidence needs, so the first pushed
+        publication costs what later ones cost."""
         self.state.update(store)
+        self.state.warm()
         self._primed = True
 
     def __call__(self, store: IndicatorStore, delivery: Delivery) -> MatchRound:
