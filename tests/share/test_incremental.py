@@ -93,3 +93,25 @@ def test_expired_indicators_stop_matching_at_use_time() -> None:
     matched = inc.matched_accounts(datetime(2029, 1, 1, tzinfo=UTC))
     assert set(matched["account_id"]) <= {f"lab2-{a}" for a in F.CAMPAIGN}
     assert inc.matched_accounts(datetime(2031, 1, 1, tzinfo=UTC)).height == 0
+
+
+def test_own_sightings_do_not_corroborate_our_own_matching() -> None:
+    """The live sensor's sightings come back on the push channel; counting them would
+    make every flag raise the confidence that produced it."""
+    events, accounts = F.events(prefix="lab2-"), F.accounts(prefix="lab2-")
+    objs = _pub(PARTNER)
+    store = IndicatorStore()
+    store.add(objs, "col-1")
+    inc = IncrementalMatch(events, accounts, F.ring(), identity=ME)
+    inc.update(store)
+    before = inc.boosts()
+    mine = [sighting(str(o["id"]), reporter_identity=ME, count=4)
+            for o in objs if o["type"] == "indicator"]
+    store.add(mine, "col-1")
+    inc.update(store, touched_ids(mine))
+    assert_frame_equal(_sorted(inc.boosts()), _sorted(before))
+    other = [sighting(str(o["id"]), reporter_identity=OTHER, count=4)
+             for o in objs if o["type"] == "indicator"]
+    store.add(other, "col-1")
+    inc.update(store, touched_ids(other))
+    assert inc.boosts()["share_boost"].sum() > before["share_boost"].sum()

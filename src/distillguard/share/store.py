@@ -178,6 +178,8 @@ class IndicatorStore:
                        "FROM sightings", "sighting_of", ids)
         sig = pl.DataFrame(s, schema={"indicator_id": pl.String, "reporter": pl.String,
                                       "fp": pl.Int64}, orient="row")
+        if exclude_publisher:  # our own sightings (sent by the live sensor, pulled back)
+            sig = sig.filter(pl.col("reporter") != exclude_publisher)  # corroborate nothing
         counts = (
             sig.join(df.select("indicator_id", "publisher"), on="indicator_id")
             .filter(pl.col("reporter") != pl.col("publisher"))
