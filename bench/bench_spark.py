@@ -23,23 +23,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import parse_size  # noqa: E402
+from bench_scan import _world, prepare  # the same cached world as the scan bench
 
 SIZES = ["1M"]
-
-
-def _world(size: str) -> Path:
-    root = Path(os.environ.get("DISTILLGUARD_BENCH_CACHE", "/tmp/distillguard-bench"))
-    return root / f"scan-world-{parse_size(size)}"
-
-
-def prepare(size: str) -> None:
-    world = _world(size)
-    if (world / "events.parquet").exists() and (world / "accounts.parquet").exists():
-        return
-    from distillguard.sim import simulate
-
-    simulate(world, scale=parse_size(size) / 1_000_000, seed=3, labs=1, scenario=None)
 
 
 class _Tree:
