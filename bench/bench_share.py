@@ -255,16 +255,11 @@ def _live(size: str, stored: bool = False, incremental: bool = True) -> dict[str
     import statistics
     import tempfile
 
-    from distillguard.exchange import admin
-    from distillguard.exchange.app import create_app
-    from distillguard.exchange.server import start_in_thread
-    from distillguard.exchange.settings import HubSettings
-    from distillguard.exchange.store.sql import SqlStore
     from distillguard.sensor.follower import Follower
     from distillguard.sensor.live import LiveMatcher
     from distillguard.sensor.sightings import LiveSightings
-    from distillguard.share.client import HubLink
     from distillguard.share.leakguard import LeakGuard
+    from distillguard.share.localhub import local_hub
     from distillguard.share.policy import Policy
     from distillguard.share.publish import build_publication, send_publication
     from distillguard.share.store import IndicatorStore
@@ -282,17 +277,10 @@ def _live(size: str, stored: bool = False, incremental: bool = True) -> dict[str
         pl.when(pl.col("account_id").is_in(list(targets))).then(0.35)
         .when(pl.col("account_id") == camps.ids[0]).then(0.6).otherwise(0.05).alias("score"),
         (pl.col("account_id") == camps.ids[0]).alias("flagged"), pl.lit("").alias("reasons"))
-    with tempfile.TemporaryDirectory() as tmp:
-        db = f"sqlite:///{tmp}/hub.db"
-        hub_store = SqlStore(db)
-        server = start_in_thread(create_app(HubSettings(database_url=db), hub_store))
-        col = admin.create_collection(hub_store, "live", "bench").id
-        links, ids = {}, {}
-        for who in ("partner", "lab"):
-            new = admin.add_member(hub_store, who, org=who)
-            admin.grant(hub_store, col, who, read=True, write=True)
-            links[who] = HubLink(server.url, user=who, password=new.password.secret)
-            ids[who] = new.member.identity_id
+    with (tempfile.TemporaryDirectory() as tmp,
+          local_hub(Path(tmp) / "hub.db", ("partner", "lab"), title="live",
+                    description="bench") as hub):
+        col, links, ids = hub.collection, hub.links, hub.identities
         policy = Policy(collection=col, min_confidence=0)
         partner_view = events.with_columns(pl.lit(64500, dtype=pl.Int64).alias("asn"))
         guard = LeakGuard.from_frames(accounts.drop("payment_fingerprint"),
@@ -338,8 +326,6 @@ def _live(size: str, stored: bool = False, incremental: bool = True) -> dict[str
             # (summed per round this missed a publication split over two deliveries)
             flagged = len(matcher.flagged) - before
         finally:
-            server.stop()
-            hub_store.close()
             store.close()
     q = sorted(lat)
     p99 = q[min(len(q) - 1, round(0.99 * (len(q) - 1)))]

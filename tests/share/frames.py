@@ -4,11 +4,14 @@ template family; honest accounts on webmail, a shared cloud egress and free text
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from distillguard.share.keys import KeyRing, new_keyring
+
+if TYPE_CHECKING:
+    from distillguard.share.localhub import LocalHub
 
 T0 = datetime(2026, 1, 10, tzinfo=UTC)
 CAMPAIGN = [f"acct_evil_{i}" for i in range(4)]
@@ -68,3 +71,28 @@ def skeletons() -> pl.DataFrame:
     return pl.DataFrame({"template_id": [TEMPLATE],
                          "skeleton": ["please solve the following olympiad problem and show"]},
                         schema={"template_id": pl.UInt64, "skeleton": pl.String})
+
+
+def lab2_scan() -> pl.DataFrame:
+    """Our lab's last scan (the ``lab2-`` copy of the frames): nobody in the campaign
+    flagged; one unrelated account sets the operating point."""
+    acc = accounts("lab2-")["account_id"].to_list() + ["lab2-acct_other"]
+    return pl.DataFrame({"account_id": acc, "score": [0.05] * (len(acc) - 1) + [0.6],
+                         "flagged": [False] * (len(acc) - 1) + [True],
+                         "reasons": [""] * len(acc)})
+
+
+def publish(hub: LocalHub) -> list[dict[str, Any]]:
+    """The ``partner`` member publishes the campaign (with its skeletons) on ``hub``; the
+    hub accepts every object."""
+    from distillguard.share.leakguard import LeakGuard
+    from distillguard.share.policy import Policy
+    from distillguard.share.publish import build_publication, send_publication
+
+    policy = Policy(collection=hub.collection, min_confidence=0, raw_asns=frozenset({14061}))
+    pub = build_publication([campaign()], accounts(), events(), policy=policy, keyring=ring(),
+                            identity=hub.identities["partner"], skeletons=skeletons())
+    guard = LeakGuard.from_frames(accounts(), events(), policy)
+    statuses = send_publication(pub, hub.links["partner"], guard)
+    assert sum(int(s["success_count"]) for s in statuses) == len(pub.objects)
+    return pub.objects

@@ -4,22 +4,16 @@ that crosses the wire and proving that no raw customer value or prompt text left
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
 
-from distillguard.exchange import admin
-from distillguard.exchange.app import create_app
-from distillguard.exchange.server import RunningServer, start_in_thread
-from distillguard.exchange.settings import HubSettings
-from distillguard.exchange.store.sql import SqlStore
-from distillguard.share.client import HubLink
 from distillguard.share.inputs import LabData, load_lab
 from distillguard.share.keys import new_keyring
 from distillguard.share.leakguard import LeakGuard
+from distillguard.share.localhub import LocalHub, local_hub
 from distillguard.share.match import match_indicators, matched_indicators
 from distillguard.share.policy import Policy
 from distillguard.share.publish import build_publication, send_publication
@@ -27,40 +21,15 @@ from distillguard.share.pull import follow, pull
 from distillguard.share.sightings import build_sightings, false_positive, send_sightings
 from distillguard.share.sketch import family_skeletons
 from distillguard.share.store import IndicatorStore
-from distillguard.share.wire import WireCapture
 
 LABS = ("lab-aurora", "lab-corvid", "lab-lumen")
 
 
-@dataclass
-class Net:
-    server: RunningServer
-    capture: WireCapture
-    store: SqlStore
-    collection: str
-    links: dict[str, HubLink]
-    identities: dict[str, str]
-
-
 @pytest.fixture(scope="module")
-def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalHub]:
     db = tmp_path_factory.mktemp("hub") / "hub.db"
-    store = SqlStore(f"sqlite:///{db}")
-    app = create_app(HubSettings(database_url=f"sqlite:///{db}"), store)
-    cap = WireCapture(app)
-    server = start_in_thread(cap)  # type: ignore[arg-type]
-    col = admin.create_collection(store, "distillation", "forum").id
-    links, ids = {}, {}
-    for lab in LABS:
-        new = admin.add_member(store, lab, org=lab)
-        admin.grant(store, col, lab, read=True, write=True)
-        links[lab] = HubLink(server.url, user=lab, password=new.password.secret)
-        ids[lab] = new.member.identity_id
-    try:
-        yield Net(server, cap, store, col, links, ids)
-    finally:
-        server.stop()
-        store.close()
+    with local_hub(db, LABS, description="forum", capture=True) as hub:
+        yield hub
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +56,7 @@ POLICY_KW = {"min_confidence": 50, "min_cluster_size": 2}
 
 
 def test_publish_pull_match_sight_and_nothing_raw_on_the_wire(
-        net: Net, labs: dict[str, LabData], sim_world3: Path, tmp_path: Path) -> None:
+        net: LocalHub, labs: dict[str, LabData], sim_world3: Path, tmp_path: Path) -> None:
     policy = Policy(collection=net.collection, **POLICY_KW)  # type: ignore[arg-type]
     guards = {lab: LeakGuard.from_frames(d.accounts, d.events, policy,
                                          prompts=d.prompts.get_column("prompt"))
@@ -139,6 +108,7 @@ def test_publish_pull_match_sight_and_nothing_raw_on_the_wire(
     assert lstore.checkpoint(net.collection)[1] is not None
 
     # 5. the wire: every request body and query string that reached the hub is clean
+    assert net.capture is not None
     posts = [r for r in net.capture.requests if r[0] == "POST"]
     assert len(posts) >= 3
     assert sum(len(r[3]) for r in posts) > 10_000

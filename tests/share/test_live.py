@@ -3,79 +3,33 @@ in-process hub; and the event-exact flag times the story uses (no timing asserts
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import orjson
 import polars as pl
-import pytest
 from typer.testing import CliRunner
 
-from distillguard.exchange import admin
-from distillguard.exchange.app import create_app
-from distillguard.exchange.server import RunningServer, start_in_thread
-from distillguard.exchange.settings import HubSettings
-from distillguard.exchange.store.sql import SqlStore
 from distillguard.sensor.follower import Follower
 from distillguard.sensor.live import LiveMatcher
-from distillguard.share.client import HubLink
-from distillguard.share.leakguard import LeakGuard
+from distillguard.share.localhub import LocalHub
 from distillguard.share.match import apply_boosts, match_indicators
 from distillguard.share.policy import Policy
-from distillguard.share.publish import build_publication, send_publication
+from distillguard.share.publish import build_publication
 from distillguard.share.store import IndicatorStore
 from distillguard.share.timeline import share_flag_times
 
 from . import frames as F
 
 
-def _scan(prefix: str = "lab2-") -> pl.DataFrame:
-    """Our lab's last scan: nobody in the campaign flagged; one unrelated account sets
-    the operating point."""
-    acc = F.accounts(prefix)["account_id"].to_list() + ["lab2-acct_other"]
-    return pl.DataFrame({"account_id": acc, "score": [0.05] * (len(acc) - 1) + [0.6],
-                         "flagged": [False] * (len(acc) - 1) + [True],
-                         "reasons": [""] * len(acc)})
-
-
-@pytest.fixture()
-def hub(tmp_path: Path) -> Iterator[tuple[RunningServer, str, dict[str, HubLink], dict[str, str]]]:
-    db = tmp_path / "hub.db"
-    store = SqlStore(f"sqlite:///{db}")
-    server = start_in_thread(create_app(HubSettings(database_url=f"sqlite:///{db}"), store))
-    col = admin.create_collection(store, "distillation", "live").id
-    links, ids = {}, {}
-    for lab in ("partner", "me"):
-        new = admin.add_member(store, lab, org=lab)
-        admin.grant(store, col, lab, read=True, write=True)
-        links[lab] = HubLink(server.url, user=lab, password=new.password.secret)
-        ids[lab] = new.member.identity_id
-    try:
-        yield server, col, links, ids
-    finally:
-        server.stop()
-        store.close()
-
-
-def _publish(col: str, link: HubLink, identity: str) -> set[str]:
-    policy = Policy(collection=col, min_confidence=0, raw_asns=frozenset({14061}))
-    pub = build_publication([F.campaign()], F.accounts(), F.events(), policy=policy,
-                            keyring=F.ring(), identity=identity, skeletons=F.skeletons())
-    guard = LeakGuard.from_frames(F.accounts(), F.events(), policy)
-    statuses = send_publication(pub, link, guard)
-    assert sum(int(s["success_count"]) for s in statuses) == len(pub.objects)
-    return {str(o["id"]) for o in pub.objects}
-
-
-def test_follower_matches_each_push_and_appends_flags(hub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _, col, links, ids = hub
+def test_follower_matches_each_push_and_appends_flags(hub: LocalHub, tmp_path: Path) -> None:
+    col, links, ids = hub.collection, hub.links, hub.identities
     flags = tmp_path / "flags.jsonl"
-    matcher = LiveMatcher(F.events(prefix="lab2-"), F.accounts(prefix="lab2-"), _scan(),
+    matcher = LiveMatcher(F.events(prefix="lab2-"), F.accounts(prefix="lab2-"), F.lab2_scan(),
                           keyring=F.ring(), identity=ids["me"], flags_path=flags)
     store = IndicatorStore(tmp_path / "me.db")
     with Follower(links["me"], col, store, on_batch=matcher) as follower:
-        sent = _publish(col, links["partner"], ids["partner"])  # after subscribing
+        sent = {str(o["id"]) for o in F.publish(hub)}  # after subscribing
         assert follower.wait_for_ids(sent, timeout=30)
     assert follower.error is None and matcher.rounds
     last = max(d.last_event_id for d in follower.deliveries)
@@ -89,16 +43,16 @@ def test_follower_matches_each_push_and_appends_flags(hub, tmp_path: Path) -> No
     # the same matching, done by hand on the stored indicators, flags the same accounts
     boosts = match_indicators(F.events(prefix="lab2-"), F.accounts(prefix="lab2-"), store,
                               keyring=F.ring(), identity=ids["me"])
-    by_hand = apply_boosts(_scan(), boosts).filter("flagged")["account_id"].to_list()
+    by_hand = apply_boosts(F.lab2_scan(), boosts).filter("flagged")["account_id"].to_list()
     assert flagged == set(by_hand) - {"lab2-acct_other"}
     store.close()
 
 
-def test_cli_pull_follow_match_writes_flags(hub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_pull_follow_match_writes_flags(hub: LocalHub, tmp_path: Path) -> None:
     from distillguard.cli.main import app
 
-    _, col, links, ids = hub
-    n = len(_publish(col, links["partner"], ids["partner"]))
+    col, links, ids = hub.collection, hub.links, hub.identities
+    n = len(F.publish(hub))
     data = tmp_path / "lab"
     data.mkdir()
     ev = F.events(prefix="lab2-").with_columns(
@@ -114,7 +68,7 @@ def test_cli_pull_follow_match_writes_flags(hub, tmp_path: Path) -> None:  # typ
     # stage 1 recomputes our own template ids from the prompt text, so only the card,
     # domain and block match here: infrastructure alone flags only accounts whose own
     # score was already half-way (0.35 >= 0.6 / 2)
-    _scan().with_columns(pl.when(pl.col("account_id").str.contains("evil")).then(0.35)
+    F.lab2_scan().with_columns(pl.when(pl.col("account_id").str.contains("evil")).then(0.35)
                          .otherwise(pl.col("score")).alias("score")
                          ).write_csv(scan / "accounts.csv")
     ring = tmp_path / "ring.yaml"
@@ -147,7 +101,7 @@ def test_flag_times_agree_with_matching_the_traffic_seen_so_far() -> None:
     accounts = F.accounts(prefix="lab2-").drop("payment_fingerprint", "email_domain")
     start = F.T0 + timedelta(minutes=25)
     end = F.T0 + timedelta(hours=6)
-    got = share_flag_times(events, accounts, _scan(), st, keyring=F.ring(), start=start,
+    got = share_flag_times(events, accounts, F.lab2_scan(), st, keyring=F.ring(), start=start,
                            end=end, identity="identity--me")
     assert got.height > 0
     assert (got["at"] >= start).all() and (got["at"] <= end).all()
@@ -156,7 +110,7 @@ def test_flag_times_agree_with_matching_the_traffic_seen_so_far() -> None:
     first: dict[str, object] = {}
     for t in times:
         seen = events.filter(pl.col("ts") <= t)
-        out = apply_boosts(_scan(), match_indicators(seen, accounts, st, keyring=F.ring(),
+        out = apply_boosts(F.lab2_scan(), match_indicators(seen, accounts, st, keyring=F.ring(),
                                                      identity="identity--me"))
         live = set(seen["account_id"].unique().to_list())
         for a in out.filter("flagged")["account_id"].to_list():

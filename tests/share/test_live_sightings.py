@@ -5,101 +5,51 @@ request body (wire capture + leak guard)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 import polars as pl
-import pytest
 
-from distillguard.exchange import admin
-from distillguard.exchange.app import create_app
-from distillguard.exchange.server import RunningServer, start_in_thread
-from distillguard.exchange.settings import HubSettings
-from distillguard.exchange.store.sql import SqlStore
 from distillguard.sensor.follower import Follower
 from distillguard.sensor.live import LiveMatcher
 from distillguard.sensor.sightings import LiveSightings
-from distillguard.share.client import HubLink
 from distillguard.share.leakguard import LeakGuard
+from distillguard.share.localhub import LocalHub
 from distillguard.share.policy import Policy
-from distillguard.share.publish import build_publication, send_publication
 from distillguard.share.store import IndicatorStore
-from distillguard.share.wire import WireCapture
 
 from . import frames as F
-
-
-@dataclass
-class Hub:
-    server: RunningServer
-    capture: WireCapture
-    store: SqlStore
-    col: str
-    links: dict[str, HubLink]
-    ids: dict[str, str]
-
-
-@pytest.fixture()
-def hub(tmp_path: Path) -> Iterator[Hub]:
-    db = tmp_path / "hub.db"
-    store = SqlStore(f"sqlite:///{db}")
-    cap = WireCapture(create_app(HubSettings(database_url=f"sqlite:///{db}"), store))
-    server = start_in_thread(cap)  # type: ignore[arg-type]
-    col = admin.create_collection(store, "distillation", "live").id
-    links, ids = {}, {}
-    for lab in ("partner", "me"):
-        new = admin.add_member(store, lab, org=lab)
-        admin.grant(store, col, lab, read=True, write=True)
-        links[lab] = HubLink(server.url, user=lab, password=new.password.secret)
-        ids[lab] = new.member.identity_id
-    try:
-        yield Hub(server, cap, store, col, links, ids)
-    finally:
-        server.stop()
-        store.close()
-
-
-def _publish(h: Hub) -> list[dict[str, object]]:
-    policy = Policy(collection=h.col, min_confidence=0, raw_asns=frozenset({14061}))
-    pub = build_publication([F.campaign()], F.accounts(), F.events(), policy=policy,
-                            keyring=F.ring(), identity=h.ids["partner"],
-                            skeletons=F.skeletons())
-    send_publication(pub, h.links["partner"], LeakGuard.from_frames(F.accounts(), F.events(),
-                                                                    policy))
-    return pub.objects
-
-
-def _scan() -> pl.DataFrame:
-    acc = F.accounts("lab2-")["account_id"].to_list() + ["lab2-acct_other"]
-    return pl.DataFrame({"account_id": acc, "score": [0.05] * (len(acc) - 1) + [0.6],
-                         "flagged": [False] * (len(acc) - 1) + [True],
-                         "reasons": [""] * len(acc)})
 
 
 def _my_guard() -> LeakGuard:
     return LeakGuard.from_frames(F.accounts("lab2-"), F.events("lab2-"), Policy())
 
 
-def _sighting_posts(h: Hub) -> list[dict[str, object]]:
+def _requests(h: LocalHub) -> list[tuple[str, str, bytes, bytes]]:
+    assert h.capture is not None
+    return h.capture.requests
+
+
+def _sighting_posts(h: LocalHub) -> list[dict[str, object]]:
     out = []
-    for method, _, _, body in h.capture.requests:
+    for method, _, _, body in _requests(h):
         if method == "POST" and body:
             out += [o for o in orjson.loads(body)["objects"] if o["type"] == "sighting"]
     return out
 
 
-def test_follower_sends_sightings_with_counts_and_time_range(hub: Hub, tmp_path: Path) -> None:
+def test_follower_sends_sightings_with_counts_and_time_range(hub: LocalHub,
+                                                              tmp_path: Path) -> None:
     events, accounts = F.events("lab2-"), F.accounts("lab2-")
     store = IndicatorStore(tmp_path / "me.db")
     lock = threading.RLock()
-    sight = LiveSightings(hub.links["me"], store, _my_guard(), identity=hub.ids["me"],
-                          collection=hub.col, window_s=0.0, lock=lock)
-    matcher = LiveMatcher(events, accounts, _scan(), keyring=F.ring(), identity=hub.ids["me"],
-                          sightings=sight)
-    with Follower(hub.links["me"], hub.col, store, on_batch=matcher, lock=lock) as follower:
-        sent = {str(o["id"]) for o in _publish(hub)}
+    sight = LiveSightings(hub.links["me"], store, _my_guard(), identity=hub.identities["me"],
+                          collection=hub.collection, window_s=0.0, lock=lock)
+    matcher = LiveMatcher(events, accounts, F.lab2_scan(), keyring=F.ring(),
+                          identity=hub.identities["me"], sightings=sight)
+    with Follower(hub.links["me"], hub.collection, store, on_batch=matcher,
+                  lock=lock) as follower:
+        sent = {str(o["id"]) for o in F.publish(hub)}
         assert follower.wait_for_ids(sent, timeout=30)
     sight.stop()
     assert follower.error is None and sight.error is None
@@ -114,8 +64,8 @@ def test_follower_sends_sightings_with_counts_and_time_range(hub: Hub, tmp_path:
         ev = events.filter(pl.col("account_id").is_in(mine["account_id"].implode()))
         assert str(s["first_seen"]).startswith(ev["ts"].min().strftime("%Y-%m-%dT%H:%M"))  # type: ignore[union-attr]
         assert str(s["last_seen"]).startswith(ev["ts"].max().strftime("%Y-%m-%dT%H:%M"))  # type: ignore[union-attr]
-        assert s["created_by_ref"] == hub.ids["me"]
-        reports = hub.store.sighting_reports(hub.col, str(s["sighting_of_ref"]))
+        assert s["created_by_ref"] == hub.identities["me"]
+        reports = hub.store.sighting_reports(hub.collection, str(s["sighting_of_ref"]))
         assert [(r.member_name, r.count) for r in reports] == [("me", mine.height)]
     # one sighting per matched indicator, each indicator once
     refs = [s["sighting_of_ref"] for s in sightings]
@@ -123,10 +73,10 @@ def test_follower_sends_sightings_with_counts_and_time_range(hub: Hub, tmp_path:
     # the wire: no raw value of my lab in what I sent (sighting bodies, request lines;
     # the partner's own publication carries a policy-allowed raw proxy block)
     guard = _my_guard()
-    mine = [body for method, _, _, body in hub.capture.requests
+    mine = [body for method, _, _, body in _requests(hub)
             if method == "POST" and b'"sighting"' in body]
-    mine += [f"{p} {q.decode()}".encode() for _, p, q, _ in hub.capture.requests]
-    assert len(mine) > len(hub.capture.requests)
+    mine += [f"{p} {q.decode()}".encode() for _, p, q, _ in _requests(hub)]
+    assert len(mine) > len(_requests(hub))
     for text in mine:
         assert guard.scan(text) == []
         assert b"lab2-acct" not in text
@@ -134,15 +84,15 @@ def test_follower_sends_sightings_with_counts_and_time_range(hub: Hub, tmp_path:
 
 
 def test_sightings_are_debounced_per_window_and_count_new_accounts_only(
-        hub: Hub, tmp_path: Path) -> None:
+        hub: LocalHub, tmp_path: Path) -> None:
     store = IndicatorStore(tmp_path / "me.db")
-    objs = _publish(hub)
-    store.add(objs, hub.col)
+    objs = F.publish(hub)
+    store.add(objs, hub.collection)
     ind = sorted(str(o["id"]) for o in objs if o["type"] == "indicator")[:2]
     spans = F.events("lab2-").group_by("account_id").agg(
         pl.col("ts").min().alias("first_seen"), pl.col("ts").max().alias("last_seen"))
-    sight = LiveSightings(hub.links["me"], store, _my_guard(), identity=hub.ids["me"],
-                          collection=hub.col, window_s=3600.0)
+    sight = LiveSightings(hub.links["me"], store, _my_guard(), identity=hub.identities["me"],
+                          collection=hub.collection, window_s=3600.0)
     a, b, c = (f"lab2-{x}" for x in F.CAMPAIGN[:3])
 
     def pairs(*p: tuple[str, str]) -> pl.DataFrame:
@@ -157,8 +107,8 @@ def test_sightings_are_debounced_per_window_and_count_new_accounts_only(
     posts = _sighting_posts(hub)
     assert sorted((s["sighting_of_ref"], s["count"]) for s in posts[1:]) == [
         (ind[0], 2), (ind[1], 1)]
-    assert [r.count for r in hub.store.sighting_reports(hub.col, ind[0])] == [3]
-    assert [r.count for r in hub.store.sighting_reports(hub.col, ind[1])] == [1]
+    assert [r.count for r in hub.store.sighting_reports(hub.collection, ind[0])] == [3]
+    assert [r.count for r in hub.store.sighting_reports(hub.collection, ind[1])] == [1]
     sight.stop()  # nothing pending: nothing sent
     assert len(_sighting_posts(hub)) == len(posts)
     store.close()

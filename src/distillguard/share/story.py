@@ -28,8 +28,9 @@ import sqlite3
 import statistics
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -135,20 +136,14 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     Scans and publications happen at the ``days`` checkpoints; partner matching is
     event-driven (see the module doc).
     """
-    from distillguard.exchange import admin
-    from distillguard.exchange.app import create_app
-    from distillguard.exchange.server import start_in_thread
-    from distillguard.exchange.settings import HubSettings
-    from distillguard.exchange.store.sql import SqlStore
     from distillguard.pipeline import run_scan
     from distillguard.sensor.follower import Follower
-    from distillguard.share.client import HubLink
     from distillguard.share.leakguard import LeakGuard
+    from distillguard.share.localhub import local_hub
     from distillguard.share.match import apply_boosts, match_indicators
     from distillguard.share.publish import build_publication, campaign_ref, send_publication
     from distillguard.share.sketch import family_skeletons
     from distillguard.share.store import IndicatorStore
-    from distillguard.share.wire import WireCapture
 
     world, out = Path(world), Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -158,10 +153,11 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     save_keyring(ring, out / "keyring.yaml")  # to re-run `share match` on the outputs
     db = out / "hub.db"
     db.unlink(missing_ok=True)
-    hub_store = SqlStore(f"sqlite:///{db}")
-    capture = WireCapture(create_app(HubSettings(database_url=f"sqlite:///{db}"), hub_store))
-    server = start_in_thread(capture)  # type: ignore[arg-type]
-    col = admin.create_collection(hub_store, "distillation", "three-lab story").id
+    running = ExitStack()  # the hub stops after the followers, in the finally below
+    hub = running.enter_context(local_hub(db, names, description="three-lab story",
+                                          capture=True))
+    col, capture = hub.collection, hub.capture
+    assert capture is not None
     pol = policy or Policy(min_confidence=50, min_cluster_size=2)
     pol = dataclasses.replace(pol, collection=col)
     labs: dict[str, _Lab] = {}
@@ -175,12 +171,10 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     texts: list[bytes] = []
     try:
         for lab in names:
-            new = admin.add_member(hub_store, lab, org=lab)
-            admin.grant(hub_store, col, lab, read=True, write=True)
-            link = HubLink(server.url, user=lab, password=new.password.secret)
+            link = hub.links[lab]
             (out / lab / "indicators.db").unlink(missing_ok=True)
             store = IndicatorStore(out / lab / "indicators.db")
-            labs[lab] = _Lab(lab, link, new.member.identity_id, store,
+            labs[lab] = _Lab(lab, link, hub.identities[lab], store,
                              Follower(link, col, store).start())
         step: dict[str, Any] = {}
         for day in days:
@@ -243,8 +237,7 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     finally:
         for node in labs.values():
             node.follower.stop()
-        server.stop()
-        hub_store.close()
+        running.close()
         for node in labs.values():
             node.store.close()
     allflags = pl.concat(flags, how="diagonal_relaxed")
