@@ -9,13 +9,11 @@ and stage 2 the same aggregations in SQL.
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -27,6 +25,7 @@ from distillguard.enrich import INPUT_COLUMNS, enrich_frame
 from distillguard.graph import GraphConfig, LinkResult, link_accounts, summarize_campaigns
 from distillguard.graph.link import PreparedLinks, prepare_links
 from distillguard.ingest import ValidationReport, iter_event_batches, open_dataset, read_table
+from distillguard.ingest._sources import prefetch
 from distillguard.scoring import Calibration, reasons, score_accounts
 from distillguard.signals.registry import DetectionConfig, load_config
 
@@ -38,7 +37,7 @@ PART1_FLAG_SCORE = 0.5
 #: each pending batch pins its reader buffers; 4 -> 2 cut the 1M read peak 1.32 -> 1.22 GB.
 SAMPLE_MERGE_EVERY = 2
 #: Event batches read ahead by a background thread while the current one is enriched
-#: (see ``_prefetch``); each costs one batch of raw columns (~0.25 GB at 200k rows).
+#: (``ingest._sources.prefetch``); each costs one batch of raw columns (~0.25 GB at 200k rows).
 PREFETCH_BATCHES = 1
 
 
@@ -113,61 +112,6 @@ def _own_strings(df: pl.DataFrame) -> pl.DataFrame:
                            for c, t in df.schema.items() if t == pl.String())
 
 
-_T = TypeVar("_T")
-_DONE = object()
-
-
-def _prefetch(items: Iterator[_T], depth: int = PREFETCH_BATCHES) -> Iterator[_T]:
-    """Yield ``items`` while a background thread already produces the next ``depth``.
-
-    Reading a batch (Parquet decode, validation, duplicate check) and enriching the previous
-    one (regexes, hashes) are both native code that releases the GIL, so on two cores they
-    overlap instead of taking turns. Order, content and errors are those of ``items``: an
-    exception in the reader (strict mode, unreadable file) is re-raised here, at the batch
-    where it happened; if the consumer stops early the thread is told to stop.
-    """
-    q: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
-    stop = threading.Event()
-
-    def put(x: Any) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(x, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run() -> None:
-        try:
-            for x in items:
-                if not put(x):
-                    break
-            else:
-                put(_DONE)
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:  # a generator's cleanup (quarantine file) runs here
-                close()
-
-    th = threading.Thread(target=run, name="distillguard-read", daemon=True)
-    th.start()
-    try:
-        while True:
-            x = q.get()
-            if x is _DONE:
-                return
-            if isinstance(x, BaseException):
-                raise x
-            yield x
-            del x
-    finally:
-        stop.set()
-        th.join()
-
-
 def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, strict: bool,
                  known: pa.Array, on_rows: Callable[[int], None] | None,
                  timings: dict[str, float] | None = None,
@@ -179,7 +123,7 @@ def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, str
     batches = iter_event_batches(ds, columns=list(INPUT_COLUMNS), batch_rows=BATCH_ROWS,
                                  report=report, quarantine=quarantine, strict=strict,
                                  known_accounts=known)
-    for batch in _prefetch(batches):
+    for batch in prefetch(batches, PREFETCH_BATCHES):
         t0 = time.perf_counter()
         df = pl.from_arrow(batch)
         assert isinstance(df, pl.DataFrame)

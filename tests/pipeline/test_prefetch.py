@@ -1,6 +1,6 @@
-"""The scan reads the next event batch in a background thread (``pipeline._prefetch``):
-same items in the same order, the reader's errors surface in the caller, and a caller that
-stops early stops (and closes) the reader."""
+"""The scan reads the next event batch in a background thread (``ingest._sources.prefetch``,
+the JSONL reader's too): same items in the same order, the reader's errors surface in the
+caller, and a caller that stops early stops (and closes) the reader."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from distillguard.pipeline import _prefetch
+from distillguard.ingest._sources import prefetch as _prefetch
 
 
 def test_prefetch_keeps_items_and_order() -> None:

@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import orjson
@@ -427,13 +427,21 @@ def _pieces(f: DataFile, chunk_bytes: int) -> Iterator[tuple[bytes, int, int, in
         stream.close()
 
 
+_T = TypeVar("_T")
 _DONE = object()
 
 
-def _prefetch(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """Run ``it`` in a background thread, ``depth`` items ahead. Decompression and file
-    reads release the GIL, so they overlap with JSON parsing on the other core."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+def prefetch(it: Iterator[_T], depth: int = 2) -> Iterator[_T]:
+    """Yield ``it`` while a background thread already produces the next ``depth`` items.
+
+    Decompression, file reads and Parquet decoding release the GIL, so they overlap with
+    the consumer's work (JSON parsing, enrichment) on the other core. Order, content and
+    errors are those of ``it``: an exception in the producer is re-raised here, after the
+    items before it; if the consumer stops early the thread stops and closes ``it`` (its
+    ``finally:`` runs in that thread). The consumer's last item is released before waiting
+    for the next one, so at most ``depth`` + 1 items are alive at once.
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize=max(1, depth))
     stop = threading.Event()
 
     def work() -> None:
@@ -465,6 +473,7 @@ def _prefetch(it: Iterator[Any], depth: int = 2) -> Iterator[Any]:
             if isinstance(item, BaseException):
                 raise item
             yield item
+            del item
     finally:
         stop.set()
         while t.is_alive():
@@ -482,7 +491,7 @@ def iter_jsonl(f: DataFile, spec: Table, progress: Progress | None = None,
     ts_fields = frozenset(c.name for c in spec.columns if pa.types.is_timestamp(c.type))
     parser = _ArrowParser(schema)
     first = True
-    for piece, line0, off0, pos in _prefetch(_pieces(f, chunk_bytes)):
+    for piece, line0, off0, pos in prefetch(_pieces(f, chunk_bytes)):
         if first:
             _check_required_keys(piece, f, spec)
             first = False
