@@ -103,9 +103,26 @@ def _frames(n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     return events, accounts
 
 
+def _keyed_indicator(oid: str, signal: str, hashes: list[str], confidence: int,
+                     publisher: int) -> dict[str, object]:
+    """A partner's keyed-hash indicator of ``signal`` (synthetic; ``publisher`` 0-9 picks
+    one of the made-up publisher identities)."""
+    from distillguard.stix.extension import distillation_properties, keyed_hashes
+
+    return {
+        "type": "indicator", "spec_version": "2.1", "id": oid,
+        "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+        "pattern": "keyed-hash", "pattern_type": "distillguard-keyed",
+        "valid_from": "2026-01-01T00:00:00.000Z", "confidence": confidence,
+        "created_by_ref": f"identity--00000000-0000-4000-8000-00000000000{publisher}",
+        "extensions": distillation_properties(signal, hashes=keyed_hashes(
+            hashes, key_id=RING.key_id, epoch=RING.active)),
+    }
+
+
 def prepare(size: str) -> None:
     from distillguard.share.store import IndicatorStore
-    from distillguard.stix.extension import distillation_properties, keyed_hashes, new_id
+    from distillguard.stix.extension import new_id
 
     d = _cache(size)
     if (d / "done").exists():
@@ -131,16 +148,8 @@ def prepare(size: str) -> None:
         mine = own.unique().sample(min(k // 10, own.n_unique()), seed=1)
         hashes = keyed_hashes_of(mine, key, DOMAINS[signal]).get_column("hash").to_list()
         hashes += [f"{int(x):064x}" for x in rng.integers(1, 2**62, k - len(hashes))]
-        for i in range(0, len(hashes), 1000):
-            objs.append({
-                "type": "indicator", "spec_version": "2.1", "id": new_id("indicator"),
-                "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
-                "pattern": "keyed-hash", "pattern_type": "distillguard-keyed",
-                "valid_from": "2026-01-01T00:00:00.000Z", "confidence": 80,
-                "created_by_ref": f"identity--00000000-0000-4000-8000-00000000000{i % 3}",
-                "extensions": distillation_properties(signal, hashes=keyed_hashes(
-                    hashes[i:i + 1000], key_id=RING.key_id, epoch=RING.active)),
-            })
+        objs += [_keyed_indicator(new_id("indicator"), signal, hashes[i:i + 1000], 80, i % 3)
+                 for i in range(0, len(hashes), 1000)]
     st.add(objs, "bench")
     st.close()
     (d / "done").write_text("ok")
@@ -209,7 +218,6 @@ def _big_store(size: str) -> Path:
     3 publishers, the four hashed signal types; ~1% are values this lab has), built once
     per size in the bench cache (untimed)."""
     from distillguard.share.store import IndicatorStore
-    from distillguard.stix.extension import distillation_properties, keyed_hashes
 
     d = _cache(size)
     path = d / f"stored-{STORED}.db"
@@ -230,17 +238,8 @@ def _big_store(size: str) -> Path:
         mine = values.unique().sample(min(per // 100, values.n_unique()), seed=j)
         hashes = keyed_hashes_of(mine, key, DOMAINS[signal]).get_column("hash").to_list()
         hashes += [f"{int(x):064x}" for x in rng.integers(1, 2**62, per - len(hashes))]
-        for i, h in enumerate(hashes):
-            objs.append({
-                "type": "indicator", "spec_version": "2.1",
-                "id": f"indicator--{j:08x}-0000-4000-8000-{i:012x}",
-                "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
-                "pattern": "keyed-hash", "pattern_type": "distillguard-keyed",
-                "valid_from": "2026-01-01T00:00:00.000Z", "confidence": 60,
-                "created_by_ref": f"identity--00000000-0000-4000-8000-00000000000{i % 3}",
-                "extensions": distillation_properties(signal, hashes=keyed_hashes(
-                    [h], key_id=RING.key_id, epoch=RING.active)),
-            })
+        objs += [_keyed_indicator(f"indicator--{j:08x}-0000-4000-8000-{i:012x}", signal, [h],
+                                  60, i % 3) for i, h in enumerate(hashes)]
     tmp = path.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)
     st = IndicatorStore(tmp)
