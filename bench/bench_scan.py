@@ -45,18 +45,25 @@ def prepare(size: str) -> None:
     simulate(world, scale=parse_size(size) / 1_000_000, seed=3, labs=1, scenario=None)
 
 
-def scan(size: str, keep: str | None = None) -> dict[str, Any]:
-    from distillguard.pipeline import run_scan, write_outputs
+def _outputs(result: Any, keep: str | None) -> None:
+    """Write the scan's outputs into ``keep`` (to ``--compare`` later) or a temp folder."""
+    from distillguard.pipeline import write_outputs
 
-    world = _world(size)
-    t0 = time.perf_counter()
-    c0 = time.process_time()
-    result = run_scan(world)
     if keep is not None:
         write_outputs(result, keep)
     else:
         with tempfile.TemporaryDirectory() as out:
             write_outputs(result, out)
+
+
+def scan(size: str, keep: str | None = None) -> dict[str, Any]:
+    from distillguard.pipeline import run_scan
+
+    world = _world(size)
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    result = run_scan(world)
+    _outputs(result, keep)
     seconds = time.perf_counter() - t0
     cpu = time.process_time() - c0  # all threads: what 2 idle cores would need / 2
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items() if k != "total")

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_scan import _world, prepare  # the same cached world as the scan bench
+from bench_scan import _outputs, _world, prepare  # the scan bench's world and outputs
 
 SIZES = ["1M"]
 
@@ -75,16 +74,6 @@ class _Tree:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._t.join()
-
-
-def _outputs(result: Any, keep: str | None) -> None:
-    from distillguard.pipeline import write_outputs
-
-    if keep is not None:
-        write_outputs(result, keep)
-    else:
-        with tempfile.TemporaryDirectory() as out:
-            write_outputs(result, out)
 
 
 def scan_spark_local2(size: str, keep: str | None = None) -> dict[str, Any]:
