@@ -28,6 +28,7 @@ from distillguard.share.match import (
     MatchCache,
     Source,
     _combine,
+    _own_values,
     _totals,
     _value_counts,
     match_sources,
@@ -156,10 +157,8 @@ class IncrementalMatch:
         parts = []
         for src in self.sources():
             if src.table == "accounts":
-                own = self.accounts.select(pl.col("account_id").cast(pl.String),
-                                           pl.col(src.col).alias("value")).drop_nulls()
-                parts.append(own.join(src.hits, on="value").select("indicator_id",
-                                                                   "account_id"))
+                parts.append(_own_values(self.accounts, src).join(src.hits, on="value")
+                             .select("indicator_id", "account_id"))
             else:
                 parts.append(_value_counts(self.events, src, self.cache)
                              .join(src.hits, on="value").select("indicator_id", "account_id"))

@@ -248,6 +248,13 @@ def match_sources(
     return [s for s in out if s.hits.height], ind
 
 
+def _own_values(accounts: pl.DataFrame, src: Source) -> pl.DataFrame:
+    """``account_id, value``: the lab's own values of an account-level source's column
+    (what its hits are joined to)."""
+    return accounts.select(pl.col("account_id").cast(pl.String),
+                           pl.col(src.col).alias("value")).drop_nulls()
+
+
 def _value_counts(events: pl.DataFrame, src: Source, cache: MatchCache | None = None
                   ) -> pl.DataFrame:
     """``account_id, value, n``: matched events per account and matched value."""
@@ -318,9 +325,8 @@ def match_evidence(
     ev = []
     for src in sources:
         if src.table == "accounts":
-            own = accounts.select("account_id", pl.col(src.col).alias("value")).drop_nulls()
-            ev.append(own.join(src.hits, on="value").select(
-                pl.col("account_id").cast(pl.String), "indicator_id", pl.lit(1.0).alias("frac")))
+            ev.append(_own_values(accounts, src).join(src.hits, on="value").select(
+                "account_id", "indicator_id", pl.lit(1.0).alias("frac")))
             continue
         ev.append(_value_counts(events, src).join(src.hits, on="value")
                   .group_by("account_id", "indicator_id").agg(pl.col("n").sum())
@@ -357,9 +363,7 @@ def publisher_evidence(events: pl.DataFrame, accounts: pl.DataFrame, sources: li
     for src in sources:
         byp = _by_publisher(src, ind)
         if src.table == "accounts":
-            own = accounts.select(pl.col("account_id").cast(pl.String),
-                                  pl.col(src.col).alias("value")).drop_nulls()
-            parts.append(own.join(byp, on="value").group_by(
+            parts.append(_own_values(accounts, src).join(byp, on="value").group_by(
                 "account_id", "publisher", "signal_type").agg(
                 pl.lit(1.0).alias("frac"), pl.col("confidence").max(), pl.col("fps").max()))
             continue

@@ -26,6 +26,7 @@ from distillguard.share.keys import KeyRing
 from distillguard.share.match import (
     MIN_SKELETON_EVENTS,
     _by_publisher,
+    _own_values,
     combine_evidence,
     match_sources,
     operating_threshold,
@@ -72,9 +73,7 @@ def share_flag_times(
     for src in sources:
         byp = _by_publisher(src, ind).with_columns(pl.lit(src.name).alias("source"))
         if src.table == "accounts":
-            own = accounts.select(pl.col("account_id").cast(pl.String),
-                                  pl.col(src.col).alias("value")).drop_nulls()
-            acc_hits.append(own.join(byp, on="value").drop("value"))
+            acc_hits.append(_own_values(accounts, src).join(byp, on="value").drop("value"))
             continue
         rows = ev.select("account_id", "ts", pl.col(src.col).alias("value")).join(
             byp, on="value")
