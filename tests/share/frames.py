@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from distillguard.share.keys import KeyRing, new_keyring
+from distillguard.share.policy import Policy
 
 if TYPE_CHECKING:
     from distillguard.share.localhub import LocalHub
@@ -22,6 +23,12 @@ EVIL_BLOCK_IP = "198.51.100.{}"
 PROXY_IP = "203.0.113.{}"  # a known datacenter block the policy allows raw
 CLOUD_IP = "192.0.2.{}"  # shared cloud egress, used by everybody
 TEMPLATE = 0xABCDEF0123456789
+#: STIX identities of a partner lab, a third lab and ours, and a policy that publishes
+#: everything (raw blocks of ASN 14061 allowed)
+PARTNER = "identity--11111111-1111-4111-8111-111111111111"
+OTHER = "identity--22222222-2222-4222-8222-222222222222"
+ME = "identity--33333333-3333-4333-8333-333333333333"
+POLICY = Policy(collection="col-1", min_confidence=0, raw_asns=frozenset({14061}))
 PROMPT = "Please solve the following olympiad problem and show every reasoning step clearly"
 
 

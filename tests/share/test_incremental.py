@@ -13,18 +13,13 @@ from polars.testing import assert_frame_equal
 
 from distillguard.share.incremental import IncrementalMatch, touched_ids
 from distillguard.share.match import match_indicators
-from distillguard.share.policy import Policy
 from distillguard.share.publish import build_publication
 from distillguard.share.sightings import false_positive
 from distillguard.share.store import IndicatorStore
 from distillguard.stix.extension import sighting
 
 from . import frames as F
-
-PARTNER = "identity--11111111-1111-4111-8111-111111111111"
-OTHER = "identity--22222222-2222-4222-8222-222222222222"
-ME = "identity--33333333-3333-4333-8333-333333333333"
-POLICY = Policy(collection="col-1", min_confidence=0, raw_asns=frozenset({14061}))
+from .frames import ME, OTHER, PARTNER, POLICY
 
 
 def _pub(identity: str, score: float = 0.9, skeletons: bool = True) -> list[dict[str, Any]]:

@@ -9,18 +9,13 @@ from distillguard.share.match import (
     match_indicators,
     matched_indicators,
 )
-from distillguard.share.policy import Policy
 from distillguard.share.publish import build_publication
 from distillguard.share.sightings import build_sightings, false_positive
 from distillguard.share.store import IndicatorStore
 from distillguard.stix import validate_stix
 
 from . import frames as F
-
-PARTNER = "identity--11111111-1111-4111-8111-111111111111"
-OTHER = "identity--22222222-2222-4222-8222-222222222222"
-ME = "identity--33333333-3333-4333-8333-333333333333"
-POLICY = Policy(collection="col-1", min_confidence=0, raw_asns=frozenset({14061}))
+from .frames import ME, OTHER, PARTNER, POLICY
 
 
 def _store(identity: str = PARTNER, ring=None) -> IndicatorStore:  # type: ignore[no-untyped-def]
