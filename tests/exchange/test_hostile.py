@@ -89,6 +89,11 @@ HOSTILE_OBJECTS = {
     "trailing-newline-id": lambda: _with_id(f"indicator--{uuid.uuid4()}\n"),
     "nested-300-deep": lambda: {**indicator(957), "x_deep": _nested(300)},
     "huge-id": lambda: {**indicator(956), "id": "indicator--" + "a" * 5000},
+    # STIX forbids null property values; a null spec_version once reached PostgreSQL's
+    # NOT NULL column as a 500 (found by test_fuzz)
+    "null-spec-version": lambda: {**indicator(958), "spec_version": None},
+    "null-created": lambda: {**indicator(959), "created": None},
+    "null-optional": lambda: {**indicator(960), "confidence": None},
 }
 
 

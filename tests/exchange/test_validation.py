@@ -24,6 +24,8 @@ BAD = {
         **indicator(5), "pattern": "[ipv4-addr:value ISSUBSET '10.0.0.0/24' AND ]"
     },
     "invalid month": lambda: {**indicator(6), "valid_from": "2026-13-01T00:00:00Z"},
+    "null spec_version": lambda: {**indicator(7), "spec_version": None},
+    "null optional property": lambda: {**indicator(8), "description": None},
 }
 
 

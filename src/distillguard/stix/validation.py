@@ -311,6 +311,12 @@ def _common_errors(obj: Mapping[str, Any]) -> list[str]:
     stix_id = obj.get("id")
     if not isinstance(stix_type, str) or not stix_type:
         return ["'type' must be a non-empty string"]
+    # STIX 2.1 (3.1): a property is present with a value or absent, never null. Checked
+    # first so a null cannot slip past the optional-property checks below into the store
+    # (PostgreSQL's NOT NULL columns turned a null spec_version into a 500).
+    nulls = sorted(k for k, v in obj.items() if v is None)
+    if nulls:
+        errors.append(f"properties must not be null: {', '.join(map(repr, nulls))}")
     if not isinstance(stix_id, str) or not _ID_RE.fullmatch(stix_id):
         errors.append("'id' must match <object-type>--<UUID> (lowercase ASCII)")
     elif stix_id.split("--", 1)[0] != stix_type:
