@@ -526,8 +526,9 @@ def _reasons(
         if prop.raised_by[v] > 0 and prop.score[v] > own[v] + 1e-9:
             src_name = "cluster" if prop.raised_by[v] == 1 else "dense block"
             s += (
-                f"; score raised {own[v]:.2f}->{prop.score[v]:.2f} by {src_name} evidence "
-                f"{prop.evidence[v]:.2f} x {prop.tie_kind[v]} tie {prop.tie[v]:.2f}"
+                f"; score raised {own[v]:.2f}->{prop.score[v]:.2f}: own score combined with "
+                f"{src_name} evidence {prop.evidence[v]:.2f} x {prop.tie_kind[v]} tie "
+                f"{prop.tie[v]:.2f}"
             )
         out[v] = s
     return out
