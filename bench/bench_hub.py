@@ -120,10 +120,9 @@ class MedallionTarget(Target):
     def __init__(self) -> None:
         import logging
 
-        from werkzeug.serving import make_server
-
         import medallion
         from medallion.backends.memory_backend import MemoryBackend
+        from werkzeug.serving import make_server
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app = medallion.application_instance

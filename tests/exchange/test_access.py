@@ -187,9 +187,7 @@ def test_audit_log_records_publication_and_is_append_only(hub: Hub, world: World
         assert alice.get(f"/api/collections/{world.collection}/objects/").status_code == 200
     actions = {e["action"] for e in hub.store.audit_log(limit=500)}
     assert {"objects.publish", "objects.read", "collection.create", "member.add"} <= actions
-    with pytest.raises(Exception, match="append-only"):
-        with hub.store.engine.begin() as conn:
-            conn.execute(text("UPDATE audit_log SET action = 'forged'"))
-    with pytest.raises(Exception, match="append-only"):
-        with hub.store.engine.begin() as conn:
-            conn.execute(text("DELETE FROM audit_log"))
+    with pytest.raises(Exception, match="append-only"), hub.store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET action = 'forged'"))
+    with pytest.raises(Exception, match="append-only"), hub.store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log"))

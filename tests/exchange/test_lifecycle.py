@@ -205,8 +205,8 @@ def test_signed_webhook_delivers_visible_objects(hub: Hub) -> None:
     import http.server
     import json as _json
 
-    from distillguard.exchange.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
     from distillguard.exchange.server import free_port
+    from distillguard.exchange.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 
     from .stixgen import red_indicator
 

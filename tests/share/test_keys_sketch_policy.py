@@ -8,7 +8,12 @@ import pytest
 
 from distillguard.share.errors import ShareError
 from distillguard.share.keys import (
-    KeyRing, KeyringError, derive_epoch_keys, keyed_hashes_of, load_keyring, new_keyring,
+    KeyRing,
+    KeyringError,
+    derive_epoch_keys,
+    keyed_hashes_of,
+    load_keyring,
+    new_keyring,
     save_keyring,
 )
 from distillguard.share.policy import Policy, load_policy, policy_from_dict

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from distillguard.cli.main import app
 from distillguard.share.store import IndicatorStore
+
 from .test_cli_share import _fake_scan
 
 runner = CliRunner()

@@ -47,10 +47,10 @@ def scan(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from distillguard.errors import ConfigError, IngestError
-    from distillguard.share.errors import ShareError
     from distillguard.ingest import StrictModeError, open_dataset, progress_total
     from distillguard.ingest._errors import ContractError
     from distillguard.pipeline import PartnerIntel, run_scan, score_summary, write_outputs
+    from distillguard.share.errors import ShareError
     from distillguard.signals.registry import load_config
 
     err = Console(stderr=True)

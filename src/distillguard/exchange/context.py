@@ -17,7 +17,6 @@ from distillguard.exchange.settings import HubSettings
 from distillguard.exchange.store.base import Collection, Grant, HubStore, Member, Viewer
 from distillguard.exchange.store.sql import fmt_ts
 
-
 #: What a collection or status id may look like (anything else cannot exist; keeps NUL
 #: and other bytes PostgreSQL refuses away from the database).
 SAFE_KEY = re.compile(r"[A-Za-z0-9._~-]{1,64}")

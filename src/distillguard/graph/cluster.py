@@ -33,7 +33,6 @@ import polars as pl
 
 from distillguard.graph.build import AccountGraph
 
-
 #: Graphs with at least this many edges run Leiden in a child process (see LeidenJob).
 LEIDEN_PROCESS_MIN_EDGES = 500_000
 _EDGE_CHUNK = 500_000
@@ -140,7 +139,8 @@ class LeidenJob:
         self._cleanup()
 
     def __del__(self) -> None:
-        try:
+        # not contextlib.suppress: at interpreter shutdown module globals may already be gone
+        try:  # noqa: SIM105
             self.close()
         except Exception:  # interpreter shutdown: nothing left to clean up reliably
             pass

@@ -23,7 +23,7 @@ import polars as pl
 import yaml
 from scipy.optimize import minimize
 
-from distillguard.signals.registry import DetectionConfig, WeightedSignal, load_config
+from distillguard.signals.registry import DetectionConfig, load_config
 
 L2 = 0.05
 

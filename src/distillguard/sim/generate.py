@@ -89,7 +89,7 @@ def build_lab(sc: Scenario, lab: LabSpec, idx: int, seed: int, scale: float) -> 
         ok = pres is not None and pres.volume > 0 and not pres.low_and_slow_only
         weights.append(c.accounts * pres.volume if ok and pres else 0.0)
     tot = sum(weights) or 1.0
-    for c, w in zip(sc.campaigns, weights):
+    for c, w in zip(sc.campaigns, weights, strict=True):
         groups += build_campaign(ctx, c, resold, (w / tot) * lab.benign_volume if resold else 0.0)
     return ctx, groups
 

@@ -362,7 +362,7 @@ def pick_clients(
     p = np.array([weights[f] for f in fams], dtype=float)
     p /= p.sum()
     out: list[Client] = []
-    for i in range(n):
+    for _ in range(n):
         fam = fams[int(rng.choice(len(fams), p=p))]
         uas, ja4s = UA_FAMILIES[fam]
         ua = uas[int(rng.integers(0, len(uas)))]

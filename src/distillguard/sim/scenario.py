@@ -8,7 +8,7 @@ See ``scenarios/default.yaml`` for every key with comments.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +115,7 @@ def _parse(raw: dict[str, Any], src: str) -> Scenario:
     if not isinstance(start, datetime):
         raise ConfigError(f"scenario {src}: 'start' must be an ISO timestamp")
     if start.tzinfo is None:
-        start = start.replace(tzinfo=timezone.utc)
+        start = start.replace(tzinfo=UTC)
     days = int(_req(raw, "days", "top level"))
     if not 3 <= days <= 366:
         raise ConfigError(f"scenario {src}: 'days' must be between 3 and 366")
@@ -199,7 +199,7 @@ def _parse(raw: dict[str, Any], src: str) -> Scenario:
         )
     return Scenario(
         name=str(raw.get("name", Path(src).stem)),
-        start=start.astimezone(timezone.utc),
+        start=start.astimezone(UTC),
         days=days,
         labs=tuple(labs),
         personas=tuple(personas),

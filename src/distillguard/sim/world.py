@@ -339,4 +339,4 @@ def group_day(
 def _weekday(t0: int) -> int:
     import datetime as dt
 
-    return dt.datetime.fromtimestamp(t0 / US_PER_S, dt.timezone.utc).weekday()
+    return dt.datetime.fromtimestamp(t0 / US_PER_S, dt.UTC).weekday()

@@ -14,7 +14,6 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-
 _PLAIN: tuple[tuple[pl.DataType, pa.DataType], ...] = (
     (pl.Boolean(), pa.bool_()), (pl.Date(), pa.date32()),
     (pl.Int8(), pa.int8()), (pl.Int16(), pa.int16()), (pl.Int32(), pa.int32()),

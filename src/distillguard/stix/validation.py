@@ -115,7 +115,7 @@ def _observable_gate(check: Any) -> str | None:
     code = getattr(check, "__code__", None)
     if code is None or code.co_name != "new_function" or check.__closure__ is None:
         return None
-    cells = dict(zip(code.co_freevars, (c.cell_contents for c in check.__closure__)))
+    cells = dict(zip(code.co_freevars, (c.cell_contents for c in check.__closure__), strict=True))
     if "version" not in cells or "requires_objects" not in cells:
         return None
     return "2.1" if cells["version"] == "2.1" and not cells["requires_objects"] else "2.0"

@@ -16,6 +16,7 @@ revoked credential stops the stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -103,10 +104,8 @@ async def events(api_root: str, collection_id: str, request: Request) -> EventSo
                     last = row.seq
                 if page.more:
                     continue
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=hub.settings.sse_ping_s)
-                except TimeoutError:
-                    pass
         finally:
             hub.events.unsubscribe(collection_id, sub)
 

@@ -52,8 +52,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from distillguard.exchange.store.checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
-
 from distillguard.exchange.store.base import (
     AddOutcome,
     Collection,
@@ -69,6 +67,7 @@ from distillguard.exchange.store.base import (
     Viewer,
     Webhook,
 )
+from distillguard.exchange.store.checkpoint import AUTOCHECKPOINT_PAGES, WalCheckpointer
 
 _Id = BigInteger().with_variant(Integer, "sqlite")
 metadata = MetaData()
@@ -196,8 +195,9 @@ _PG_APPEND_ONLY = [
 
 _IN_CHUNK = 500
 _OBJECT_COLUMNS: tuple[str, ...] = tuple(c.name for c in objects.columns if c.name != "seq")
+# column names come from our own table definition; values are bound "?" parameters
 _SQLITE_INSERT_OBJECT = (
-    f"INSERT INTO objects ({', '.join(_OBJECT_COLUMNS)}) "
+    f"INSERT INTO objects ({', '.join(_OBJECT_COLUMNS)}) "  # noqa: S608
     f"VALUES ({', '.join('?' for _ in _OBJECT_COLUMNS)})"
 )
 # SQLite hot path of a publish, straight on the DBAPI cursor (see SqlStore._publish).
@@ -580,7 +580,8 @@ class SqlStore:
             try:
                 return list(
                     cur.execute(
-                        "SELECT stix_id, version, digest, publisher_id FROM objects "
+                        # only "?" marks are interpolated; the ids are bound parameters
+                        "SELECT stix_id, version, digest, publisher_id FROM objects "  # noqa: S608
                         f"WHERE collection_id = ? AND stix_id IN ({marks})",
                         (collection_id, *ids),
                     )
@@ -689,7 +690,7 @@ class SqlStore:
             finally:
                 cur.close()
         elif to_insert:
-            conn.execute(insert(objects), [dict(zip(_OBJECT_COLUMNS, r)) for r in to_insert])
+            conn.execute(insert(objects), [dict(zip(_OBJECT_COLUMNS, r, strict=True)) for r in to_insert])
         if sighting_rows:
             conn.execute(insert(sightings), sighting_rows)
         for stix_id in sorted(touched):

@@ -7,11 +7,10 @@ accounts per window), so a provider's launch day does not look like an attack.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import math
 
 import polars as pl
 

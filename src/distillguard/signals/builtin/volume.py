@@ -7,7 +7,6 @@ is baked in. Low-and-slow accounts stay under it by design; other signals catch 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
