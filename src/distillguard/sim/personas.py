@@ -34,11 +34,28 @@ import numpy as np
 from distillguard.errors import ConfigError
 from distillguard.sim import templates as T
 from distillguard.sim.build import (
-    BENIGN_COUNTRIES, TIER_RPM, LabCtx, account_ids, adoption, api_keys, calibrate_rates,
-    choice, clients_table, home_ips, ip_pool_mix, make_ip_pool, settings,
+    BENIGN_COUNTRIES,
+    TIER_RPM,
+    LabCtx,
+    account_ids,
+    adoption,
+    api_keys,
+    calibrate_rates,
+    choice,
+    clients_table,
+    home_ips,
+    ip_pool_mix,
+    settings,
 )
 from distillguard.sim.content import ChatRecipe, TemplateRecipe
-from distillguard.sim.infra import CONSUMER_MAIL, COUNTRY_TZ, EDU_DOMAINS, card, company_domains
+from distillguard.sim.infra import (
+    CONSUMER_MAIL,
+    COUNTRY_TZ,
+    EDU_DOMAINS,
+    card,
+    company_domains,
+    make_ip_pool,
+)
 from distillguard.sim.scenario import PersonaSpec
 from distillguard.sim.world import DAY_US, NEVER, RHYTHMS, Group
 
@@ -50,8 +67,8 @@ class PersonaDef:
     ip: dict[str, float]
     clients: dict[str, float]
     rhythm: dict[str, float]
-    temps: dict[object, float]
-    maxes: dict[object, float]
+    temps: dict[float | None, float]
+    maxes: dict[int, float]
     recipes: tuple[tuple[str, float], ...]
     countries: dict[str, float] = field(default_factory=lambda: dict(BENIGN_COUNTRIES))
     v6: float = 0.2
@@ -326,7 +343,7 @@ def benign_recipes(names: tuple[tuple[str, float], ...], ctx: LabCtx, n: int, rn
     for name, _ in names:
         off = rng.integers(0, 10_000, n)
         if name == "chat":
-            sysc = (None,) * 7 + T.GENERIC_SYSTEM
+            sysc: tuple[str | None, ...] = (None,) * 7 + T.GENERIC_SYSTEM
             out.append(ChatRecipe("chat_b", P, system=sysc, acct_system=rng.integers(0, len(sysc), n), out_median=450.0, truth="chat"))
         elif name == "app_chat":
             out.append(ChatRecipe("chat_b", P, system=T.APP_SYSTEM, acct_system=rng.integers(0, len(T.APP_SYSTEM), n), truth="app"))
@@ -494,6 +511,7 @@ def build_persona(ctx: LabCtx, spec: PersonaSpec) -> Group:
     bins = rng.integers(0, 20, n_org)
     from distillguard.sim.infra import CARD_BINS, VIRTUAL_BINS
 
+    pay: list[str | None]
     if d.org_card:
         pay = [card(rng, CARD_BINS[bins[o]], int(o * 7919 % 10_000), ctx.lab.processor + str(ctx.seed) + spec.name) for o in org]
     else:
@@ -504,7 +522,7 @@ def build_persona(ctx: LabCtx, spec: PersonaSpec) -> Group:
         pay = [card(rng, allb[cb[i]], int(l4[i]), ctx.lab.processor + str(ctx.seed) + spec.name + str(i)) for i in range(n)]
     for i in np.flatnonzero(np.array([t in ("free", "education") for t in tiers]) & (rng.random(n) < 0.85)):
         pay[i] = None  # free / education accounts often have no card on file
-    email = _emails(rng, ctx, d.email, n, org)
+    email: list[str | None] = list(_emails(rng, ctx, d.email, n, org))
     day_mult = {}
     if d.release_boost != 1.0:
         rd = int((ctx.release - ctx.t0) // DAY_US)

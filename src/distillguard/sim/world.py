@@ -10,7 +10,7 @@ with numpy / Arrow compute, which bounds memory at any scale.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 import numpy as np
 import pyarrow as pa
@@ -219,9 +219,31 @@ class LabModels:
     release_us: int
 
 
+class DayEvents(TypedDict):
+    """One group's events of one day, column by column (``group_day``'s result)."""
+
+    ts: np.ndarray
+    acct: np.ndarray
+    prompt: pa.Array
+    system: pa.Array
+    model_i: np.ndarray
+    client: np.ndarray
+    key: np.ndarray
+    ip: np.ndarray
+    n_msg: np.ndarray
+    n_tools: np.ndarray
+    inp: np.ndarray
+    out: np.ndarray
+    max_tok: np.ndarray
+    temp: np.ndarray
+    attack: np.ndarray
+    recipe: np.ndarray
+    area: np.ndarray
+
+
 def group_day(
     g: Group, d: int, t0: int, models: LabModels, rng: np.random.Generator
-) -> dict[str, object] | None:
+) -> DayEvents | None:
     """All events of one group on day ``d`` as column arrays (unsorted)."""
     day0 = t0 + d * DAY_US
     alive = (g.start < day0 + DAY_US) & (g.end > day0)
