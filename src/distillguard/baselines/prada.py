@@ -28,7 +28,8 @@ def _embed(texts: list[str]) -> np.ndarray:
     d, f = ngram_hashes(texts)
     x = np.zeros((len(texts), DIMS))
     np.add.at(x, (d, f % DIMS), 1.0)
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    unit: np.ndarray = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return unit
 
 
 def _w_statistic(texts: list[str]) -> float | None:

@@ -5,6 +5,8 @@ Public surface::
     from distillguard.graph import link_accounts, summarize_campaigns, LinkResult, Cluster
 """
 
+from typing import TYPE_CHECKING
+
 from distillguard.graph.link import (
     Cluster,
     GraphConfig,
@@ -12,6 +14,9 @@ from distillguard.graph.link import (
     SharedEntity,
     link_accounts,
 )
+
+if TYPE_CHECKING:  # resolved lazily at run time by __getattr__ below
+    from distillguard.graph.campaigns import summarize_campaigns
 
 __all__ = [
     "Cluster",

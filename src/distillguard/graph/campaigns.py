@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import yaml
@@ -66,19 +66,19 @@ def _release_pivots(ev: pl.DataFrame, releases: pl.DataFrame | None) -> list[dic
     out = []
     first, last = ev.get_column("ts").min(), ev.get_column("ts").max()
     for model, rel in releases.select("model", "released_at").iter_rows():
-        if rel is None or first is None or not (first <= rel <= last):  # type: ignore[operator]
+        if rel is None or first is None or not (first <= rel <= last):
             continue
         after = ev.filter(pl.col("ts") >= rel)
         if after.height == 0:
             continue
         on_new = after.filter(pl.col("model") == model)
         first_use = on_new.get_column("ts").min() if on_new.height else None
-        day = after.filter(pl.col("ts") < rel + dt.timedelta(hours=24))  # type: ignore[operator]
+        day = after.filter(pl.col("ts") < rel + dt.timedelta(hours=24))
         out.append(
             {
                 "model": model,
-                "released_at": _iso(rel),  # type: ignore[arg-type]
-                "first_use_after_h": round((first_use - rel).total_seconds() / 3600, 2)  # type: ignore[operator]
+                "released_at": _iso(rel),
+                "first_use_after_h": round((first_use - rel).total_seconds() / 3600, 2)
                 if first_use is not None
                 else None,
                 "share_after_release": round(on_new.height / after.height, 4),
@@ -193,8 +193,9 @@ def summarize_campaigns(
         infra["tie_kinds"] = [{"kind": k, "share": w} for k, w in c.kind_strength[:6]]
         ps = prop.filter(pl.col("account_id").is_in(members))
         n_raised = int(ps.filter(pl.col("score") > pl.col("own_score") + 1e-9).height)
-        first = e.get_column("ts").min() if n_ev else None
-        last = e.get_column("ts").max() if n_ev else None
+        # "ts" is a Datetime column; polars types min()/max() as any Python literal
+        first = cast("dt.datetime | None", e.get_column("ts").min()) if n_ev else None
+        last = cast("dt.datetime | None", e.get_column("ts").max()) if n_ev else None
         pivots = _release_pivots(e, releases)
         top_model = models[0]["model"] if models else "unknown models"
         top_kinds = ", ".join(k for k, _ in c.kind_strength[:3]) or "shared infrastructure"
@@ -215,7 +216,7 @@ def summarize_campaigns(
                 "first_seen": _iso(first),
                 "last_seen": _iso(last),
                 "n_events": n_ev,
-                "score": round(float(ps.get_column("score").mean() or 0.0), 4)
+                "score": round(float(cast("float | None", ps.get_column("score").mean()) or 0.0), 4)
                 if ps.height
                 else c.score,
                 "summary": summary,

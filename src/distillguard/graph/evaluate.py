@@ -25,7 +25,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -91,6 +91,11 @@ def load_world(world: Path) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame | 
     if acc is None or lab is None:
         raise SystemExit(f"{world}: needs accounts and labels")
     return events, acc.collect(), rel.collect() if rel is not None else None, lab.collect()
+
+
+def _mean(s: pl.Series) -> float:
+    """Mean of a bool/number column, 0.0 when empty (polars types ``mean()`` as any literal)."""
+    return cast("float | None", s.mean()) or 0.0
 
 
 def low_slow_mask(labels: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
@@ -161,13 +166,13 @@ def metrics(
             {
                 "campaign": camp,
                 "accounts": cd.height,
-                "recall_part1": round(cd.get_column("part1_flagged").mean() or 0.0, 4),
+                "recall_part1": round(_mean(cd.get_column("part1_flagged")), 4),
                 "recall": round(cf.height / max(1, cd.height), 4),
                 "low_slow": slow.height,
-                "low_slow_recall_part1": round(slow.get_column("part1_flagged").mean() or 0.0, 4)
+                "low_slow_recall_part1": round(_mean(slow.get_column("part1_flagged")), 4)
                 if slow.height
                 else None,
-                "low_slow_recall": round(slow.get_column("flagged").mean() or 0.0, 4)
+                "low_slow_recall": round(_mean(slow.get_column("flagged")), 4)
                 if slow.height
                 else None,
                 "purity": round(n_pure / max(1, cf.height), 4),
@@ -182,21 +187,21 @@ def metrics(
                 {
                     "persona": p[0],
                     "accounts": g.height,
-                    "fpr_part1": round(g.get_column("part1_flagged").mean() or 0.0, 5),
-                    "fpr": round(g.get_column("flagged").mean() or 0.0, 5),
+                    "fpr_part1": round(_mean(g.get_column("part1_flagged")), 5),
+                    "fpr": round(_mean(g.get_column("flagged")), 5),
                 }
             )
         rs = ben.filter(pl.col("persona").cast(pl.String()).str.contains(resold_pattern))
         out["resold"] = {
             "accounts": rs.height,
-            "fpr_part1": round(rs.get_column("part1_flagged").mean() or 0.0, 5)
+            "fpr_part1": round(_mean(rs.get_column("part1_flagged")), 5)
             if rs.height
             else None,
-            "fpr": round(rs.get_column("flagged").mean() or 0.0, 5) if rs.height else None,
+            "fpr": round(_mean(rs.get_column("flagged")), 5) if rs.height else None,
         }
     out["benign_personas"] = per
-    out["benign_fpr_part1"] = round(ben.get_column("part1_flagged").mean() or 0.0, 5)
-    out["benign_fpr"] = round(ben.get_column("flagged").mean() or 0.0, 5)
+    out["benign_fpr_part1"] = round(_mean(ben.get_column("part1_flagged")), 5)
+    out["benign_fpr"] = round(_mean(ben.get_column("flagged")), 5)
     return out
 
 

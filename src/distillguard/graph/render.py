@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import random
-from typing import Any
+from typing import Any, cast
 
 import igraph as ig
 import numpy as np
@@ -129,7 +129,7 @@ def timeline_svg(
     d0, d1 = day.get_column("d").min(), day.get_column("d").max()
     assert isinstance(d0, dt.datetime) and isinstance(d1, dt.datetime)
     span = max((d1 - d0).total_seconds(), 86400.0)
-    nmax = int(day.get_column("n").max() or 1)
+    nmax = int(cast("int | None", day.get_column("n").max()) or 1)
     pad, base = 30, height - 20
     bw = max(1.0, (width - pad - 6) / (span / 86400 + 1) - 1)
 

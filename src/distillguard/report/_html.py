@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import polars as pl
 
@@ -32,7 +34,8 @@ def _traffic(result: ScanResult) -> str:
     ev = result.events
     if ev.height == 0:
         return "<p><em>no events</em></p>"
-    span_h = (ev.get_column("ts").max() - ev.get_column("ts").min()).total_seconds() / 3600  # type: ignore[operator]
+    ts = ev.get_column("ts")  # a Datetime column; polars types max()/min() as any literal
+    span_h = (cast(datetime, ts.max()) - cast(datetime, ts.min())).total_seconds() / 3600
     every = "1h" if span_h <= 24 * 14 else "6h" if span_h <= 24 * 90 else "1d"
     ev = ev.select("ts", pl.col("model").cast(pl.String))
     models = ev.get_column("model").value_counts(sort=True).head(6).get_column("model").to_list()
@@ -43,9 +46,9 @@ def _traffic(result: ScanResult) -> str:
         .pivot(on="m", index="t", values="n").sort("t").fill_null(0)
     )
     t0 = binned.get_column("t").min()
-    xs = [(t - t0).total_seconds() / 3600 for t in binned.get_column("t").to_list()]  # type: ignore[operator]
-    series = {m: binned.get_column(m).to_list() for m in binned.columns if m != "t"}
-    marks = [((r["released_at"] - t0).total_seconds() / 3600, f"release {r['model']}")  # type: ignore[operator]
+    xs = [(t - t0).total_seconds() / 3600 for t in binned.get_column("t").to_list()]
+    series: dict[str, Sequence[float]] = {m: binned.get_column(m).to_list() for m in binned.columns if m != "t"}
+    marks = [((r["released_at"] - t0).total_seconds() / 3600, f"release {r['model']}")
              for r in result.releases.iter_rows(named=True)]
     ticks = [(xs[i], str(binned.get_column("t")[i])[:10])
              for i in range(0, len(xs), max(1, len(xs) // 8))]

@@ -110,8 +110,9 @@ def linking_metrics(world: Path, scan: pl.DataFrame, labels: pl.DataFrame) -> di
     ev = pl.DataFrame(schema={"account_id": pl.String})
     if "persona" not in labels.columns or not labels.get_column("persona").cast(pl.String) \
             .str.contains("(?i)slow").any():  # low-and-slow by volume needs the events
-        ev = pl.from_arrow(read_table(open_dataset(world), "events", columns=["account_id"]))
-        assert isinstance(ev, pl.DataFrame)
+        loaded = pl.from_arrow(read_table(open_dataset(world), "events", columns=["account_id"]))
+        assert isinstance(loaded, pl.DataFrame)
+        ev = loaded
     acc = scan.select(
         "account_id",
         pl.when(pl.col("cluster_id").cast(pl.String).fill_null("") != "")

@@ -15,6 +15,7 @@ pull towards the hand-set weights, minimised with L-BFGS-B under ``weight >= 0``
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,14 @@ from distillguard.signals.registry import DetectionConfig, load_config
 L2 = 0.05
 
 
-def _raw(strengths: np.ndarray, axes: list[str], w: np.ndarray, interaction: float) -> np.ndarray:
+def _raw(strengths: np.ndarray, axes: Sequence[str], w: np.ndarray, interaction: float) -> np.ndarray:
     ax = np.array(axes)
     c = strengths[:, ax == "content"] @ w[ax == "content"]
     o = strengths[:, ax == "operation"] @ w[ax == "operation"]
     d = strengths[:, ax == "dampener"] @ w[ax == "dampener"]
     op = np.maximum(o - d, 0.0)
-    return c + op + interaction * np.minimum(c, op)
+    raw: np.ndarray = c + op + interaction * np.minimum(c, op)
+    return raw
 
 
 def fit(world: Path, scan_dir: Path, cfg: DetectionConfig) -> tuple[dict[str, float], float]:
@@ -67,8 +69,8 @@ def to_yaml(weights: dict[str, float], interaction: float, cfg: DetectionConfig,
         "scoring": {"target_fpr": cfg.target_fpr, "interaction": interaction},
         "signals": {n: {"enabled": True, "weight": w} for n, w in weights.items()},
     }
-    return f"# weights fitted on {world} by distillguard.scoring.fit_weights\n" + yaml.safe_dump(
-        doc, sort_keys=False)
+    body: str = yaml.safe_dump(doc, sort_keys=False)  # PyYAML ships no type hints
+    return f"# weights fitted on {world} by distillguard.scoring.fit_weights\n" + body
 
 
 def main() -> None:
