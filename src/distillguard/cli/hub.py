@@ -16,7 +16,7 @@ import typer
 from distillguard.cli.main import EXIT_FOUND_PROBLEM, app
 
 if TYPE_CHECKING:
-    from distillguard.exchange.admin import IssuedSecret
+    from distillguard.exchange.auth import IssuedSecret
     from distillguard.exchange.store.sql import SqlStore
 
 hub_app = typer.Typer(help="Run the TAXII 2.1 exchange hub and administer it.", no_args_is_help=True)

@@ -101,10 +101,11 @@ class Context:
 def _ts(value: Any) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    when: datetime = value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    when = when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
 def campaign_ref(campaign_id: str, ring: KeyRing) -> str:
@@ -145,8 +146,8 @@ def _hashed(ctx: Context, camp: Mapping[str, Any], ref: str, signal: str,
     if vals.len() == 0:
         return None
     ring = ctx.keyring
-    hashes = keyed_hashes_of(vals, ring.key(), DOMAINS[signal]).get_column("hash").sort()
-    hashes = hashes.head(ctx.policy.max_values_per_indicator).to_list()
+    hashes: list[str] = (keyed_hashes_of(vals, ring.key(), DOMAINS[signal]).get_column("hash")
+                         .sort().head(ctx.policy.max_values_per_indicator).to_list())
     ext = distillation_properties(
         signal, hashes=keyed_hashes(hashes, key_id=ring.key_id, epoch=ring.active),
         cluster_size=len(camp["accounts"]),

@@ -30,9 +30,9 @@ import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -342,8 +342,10 @@ def _score(world: Path, labs: Sequence[str], flags: pl.DataFrame,
                                    "first_event": start}
             hit_without = g.filter(pl.col("without") & (pl.col("kind") == "checkpoint"))
             hit_with = g.filter(pl.col("with")).get_column("at_with")
-            first_flag = {"without": hit_without.get_column("at").min() if hit_without.height
-                          else None, "with": hit_with.min() if hit_with.len() else None}
+            # "at"/"at_with" are Datetime columns; polars types min() as any literal
+            first_flag = cast("dict[str, datetime | None]", {
+                "without": hit_without.get_column("at").min() if hit_without.height else None,
+                "with": hit_with.min() if hit_with.len() else None})
             for how in ("without", "with"):
                 t = first_flag[how]
                 row[f"ttd_h_{how}"] = (max(0.0, _h(t - start)) if t is not None else None)

@@ -106,7 +106,7 @@ def check_accept(request: Request, *, stix_ok: bool = False) -> None:
     accept = request.headers.get("accept", "").lower().replace(" ", "")
     if not accept:
         return
-    ok = ("application/taxii+json", "*/*", "application/*", "application/json")
+    ok: tuple[str, ...] = ("application/taxii+json", "*/*", "application/*", "application/json")
     if stix_ok:
         ok = ok + ("application/stix+json",)
     for part in accept.split(","):

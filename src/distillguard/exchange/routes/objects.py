@@ -36,6 +36,7 @@ def envelope(page: ObjectPage) -> Response:
         return taxii_response({"more": False})
     parts = [b'{"more":', b"true" if page.more else b"false"]
     if page.more:
+        assert page.next_seq is not None  # a store sets next_seq whenever more is true
         parts.append(b',"next":"%d"' % page.next_seq)
     parts.append(b',"objects":[')
     parts.append(",".join(r.body for r in page.rows).encode())
@@ -130,7 +131,7 @@ def _parse_envelope(raw: bytes) -> list[Any]:
         raise TaxiiError(400, f"body is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("objects"), list):
         raise TaxiiError(400, "body must be a TAXII envelope: an object with an 'objects' list")
-    objs = doc["objects"]
+    objs: list[Any] = doc["objects"]
     if not objs:
         raise TaxiiError(400, "the envelope's 'objects' list is empty")
     return objs
