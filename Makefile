@@ -23,7 +23,10 @@ $(STAMP): pyproject.toml requirements-nodeps.txt
 demo: $(STAMP)
 	$(VENV)/bin/distillguard demo --out $(DEMO_OUT)
 
+# lint and strict type check first (a few seconds): CI (.ci/run) runs exactly this target
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy src
 	$(VENV)/bin/pytest -n 2 -p no:cacheprovider
 
 bench: $(STAMP)
