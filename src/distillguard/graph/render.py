@@ -56,7 +56,7 @@ def network_svg(
         ke.with_columns(pl.col("kind").is_in(list(BEHAVIOUR_KINDS)).alias("beh"))
         .group_by("src", "dst")
         .agg(pl.col("weight").sum(), (pl.col("weight") * pl.col("beh")).sum().alias("bw"))
-        .sort("weight", descending=True)
+        .sort(["weight", "src", "dst"], descending=[True, False, False])  # ties: fixed order
         .head(max_edges)
     )
     src = [local[v] for v in beh.get_column("src").to_list()]

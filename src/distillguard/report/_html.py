@@ -38,7 +38,10 @@ def _traffic(result: ScanResult) -> str:
     span_h = (cast(datetime, ts.max()) - cast(datetime, ts.min())).total_seconds() / 3600
     every = "1h" if span_h <= 24 * 14 else "6h" if span_h <= 24 * 90 else "1d"
     ev = ev.select("ts", pl.col("model").cast(pl.String))
-    models = ev.get_column("model").value_counts(sort=True).head(6).get_column("model").to_list()
+    # fixed order (count, then name): the report is byte-identical run to run
+    models = (ev.get_column("model").value_counts().sort(["count", "model"],
+                                                         descending=[True, False])
+              .head(6).get_column("model").to_list())
     binned = (
         ev.with_columns(pl.when(pl.col("model").is_in(models)).then(pl.col("model"))
                         .otherwise(pl.lit("other")).alias("m"))
@@ -47,7 +50,9 @@ def _traffic(result: ScanResult) -> str:
     )
     t0 = binned.get_column("t").min()
     xs = [(t - t0).total_seconds() / 3600 for t in binned.get_column("t").to_list()]
-    series: dict[str, Sequence[float]] = {m: binned.get_column(m).to_list() for m in binned.columns if m != "t"}
+    series: dict[str, Sequence[float]] = {
+        m: binned.get_column(m).to_list() for m in [*models, "other"] if m in binned.columns
+    }
     marks = [((r["released_at"] - t0).total_seconds() / 3600, f"release {r['model']}")
              for r in result.releases.iter_rows(named=True)]
     ticks = [(xs[i], str(binned.get_column("t")[i])[:10])
