@@ -5,12 +5,17 @@ from __future__ import annotations
 import functools
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
-from distillguard.exchange.errors import TaxiiError
+from distillguard.exchange.errors import TaxiiError, not_found
 from distillguard.exchange.settings import HubSettings
 from distillguard.exchange.store.base import ObjectFilter
+
+if TYPE_CHECKING:
+    from distillguard.exchange.context import Hub
+    from distillguard.exchange.store.base import Member
 
 _TS = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,249}--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -122,3 +127,17 @@ def check_content_type(request: Request) -> None:
         "version=" in ctype and "version=2.1" not in ctype
     ):
         raise TaxiiError(415, "POST bodies must be application/taxii+json;version=2.1")
+
+
+def open_call(request: Request, api_root: str, *, stix_ok: bool = False) -> tuple[Hub, Member]:
+    """Every API-root route's prologue, in the order the tests pin: 406 for an
+    unacceptable media type, then 401/429 from authentication, and only then 404 for an
+    unknown API root (so a caller without credentials cannot probe root names)."""
+    from distillguard.exchange.context import hub_of
+
+    hub = hub_of(request)
+    check_accept(request, stix_ok=stix_ok)
+    member = hub.caller(request)
+    if api_root != hub.settings.api_root:
+        raise not_found("API root")
+    return hub, member

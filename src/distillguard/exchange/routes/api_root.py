@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from distillguard.exchange.context import hub_of
-from distillguard.exchange.errors import TAXII_MEDIA_TYPE, not_found, taxii_response
-from distillguard.exchange.routes._params import check_accept
+from distillguard.exchange.errors import TAXII_MEDIA_TYPE, taxii_response
+from distillguard.exchange.routes._params import open_call
 from distillguard.exchange.routes.models import ApiRoot
 
 router = APIRouter()
@@ -15,11 +14,7 @@ router = APIRouter()
 
 @router.get("/{api_root}/")
 def api_root(api_root: str, request: Request) -> Response:
-    hub = hub_of(request)
-    check_accept(request)
-    hub.caller(request)
-    if api_root != hub.settings.api_root:
-        raise not_found("API root")
+    hub, _ = open_call(request, api_root)
     body = ApiRoot(
         title=hub.settings.title,
         description=hub.settings.description,

@@ -9,9 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from distillguard.exchange.context import hub_of
-from distillguard.exchange.errors import STIX_MEDIA_TYPE, not_found, taxii_response
-from distillguard.exchange.routes._params import check_accept
+from distillguard.exchange.errors import STIX_MEDIA_TYPE, taxii_response
+from distillguard.exchange.routes._params import open_call
 from distillguard.exchange.routes.models import CollectionResource
 from distillguard.exchange.store.base import Collection, Grant, HubStore
 
@@ -41,21 +40,13 @@ def visible_collections(store: HubStore, member_id: int) -> list[tuple[Collectio
 
 @router.get("/{api_root}/collections/")
 def list_collections(api_root: str, request: Request) -> Response:
-    hub = hub_of(request)
-    check_accept(request)
-    member = hub.caller(request)
-    if api_root != hub.settings.api_root:
-        raise not_found("API root")
+    hub, member = open_call(request, api_root)
     cols = [_resource(c, g) for c, g in visible_collections(hub.store, member.id)]
     return taxii_response({"collections": cols} if cols else {})
 
 
 @router.get("/{api_root}/collections/{collection_id}/")
 def get_collection(api_root: str, collection_id: str, request: Request) -> Response:
-    hub = hub_of(request)
-    check_accept(request)
-    member = hub.caller(request)
-    if api_root != hub.settings.api_root:
-        raise not_found("API root")
+    hub, member = open_call(request, api_root)
     acc = hub.access(member, collection_id)
     return taxii_response(_resource(acc.collection, acc.grant))

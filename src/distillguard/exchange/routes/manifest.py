@@ -6,20 +6,16 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from distillguard.exchange.context import hub_of, now_ts
-from distillguard.exchange.errors import STIX_MEDIA_TYPE, not_found, taxii_response
-from distillguard.exchange.routes._params import check_accept, parse_filter
+from distillguard.exchange.context import now_ts
+from distillguard.exchange.errors import STIX_MEDIA_TYPE, taxii_response
+from distillguard.exchange.routes._params import open_call, parse_filter
 
 router = APIRouter()
 
 
 @router.get("/{api_root}/collections/{collection_id}/manifest/")
 def get_manifest(api_root: str, collection_id: str, request: Request) -> Response:
-    hub = hub_of(request)
-    check_accept(request)
-    member = hub.caller(request)
-    if api_root != hub.settings.api_root:
-        raise not_found("API root")
+    hub, member = open_call(request, api_root)
     acc = hub.access(member, collection_id, read=True)
     page = hub.store.query_objects(
         collection_id, acc.viewer, parse_filter(request, hub.settings), now_ts()

@@ -12,9 +12,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from distillguard.exchange.context import hub_of
-from distillguard.exchange.errors import not_found, taxii_response
-from distillguard.exchange.routes._params import check_accept
+from distillguard.exchange.errors import taxii_response
+from distillguard.exchange.routes._params import open_call
 from distillguard.exchange.routes.collections import visible_collections
 
 router = APIRouter()
@@ -22,11 +21,7 @@ router = APIRouter()
 
 @router.get("/{api_root}/members/me/")
 def whoami(api_root: str, request: Request) -> Response:
-    hub = hub_of(request)
-    check_accept(request)
-    member = hub.caller(request)
-    if api_root != hub.settings.api_root:
-        raise not_found("API root")
+    hub, member = open_call(request, api_root)
     cols = [{"id": c.id, "title": c.title, "can_read": g.can_read, "can_write": g.can_write}
             for c, g in visible_collections(hub.store, member.id)]
     body = {

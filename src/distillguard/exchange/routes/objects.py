@@ -16,12 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from distillguard.exchange import audit
-from distillguard.exchange.context import Hub, hub_of, now_ts
+from distillguard.exchange.context import Hub, now_ts
 from distillguard.exchange.errors import TaxiiError, error_response, not_found, taxii_response
 from distillguard.exchange.ingest import prepare
 from distillguard.exchange.routes._params import (
-    check_accept,
     check_content_type,
+    open_call,
     parse_filter,
     valid_id,
 )
@@ -48,17 +48,9 @@ def envelope(page: ObjectPage) -> Response:
     return taxii_response(b"".join(parts), headers=headers)
 
 
-def _check_root(hub: Hub, api_root: str) -> None:
-    if api_root != hub.settings.api_root:
-        raise not_found("API root")
-
-
 @router.get("/{api_root}/collections/{collection_id}/objects/")
 def get_objects(api_root: str, collection_id: str, request: Request) -> Response:
-    hub = hub_of(request)
-    check_accept(request, stix_ok=True)
-    member = hub.caller(request)
-    _check_root(hub, api_root)
+    hub, member = open_call(request, api_root, stix_ok=True)
     acc = hub.access(member, collection_id, read=True)
     flt = parse_filter(request, hub.settings)
     page = hub.store.query_objects(collection_id, acc.viewer, flt, now_ts())
@@ -68,10 +60,7 @@ def get_objects(api_root: str, collection_id: str, request: Request) -> Response
 
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/")
 def get_object(api_root: str, collection_id: str, object_id: str, request: Request) -> Response:
-    hub = hub_of(request)
-    check_accept(request, stix_ok=True)
-    member = hub.caller(request)
-    _check_root(hub, api_root)
+    hub, member = open_call(request, api_root, stix_ok=True)
     acc = hub.access(member, collection_id, read=True)
     if not valid_id(object_id):
         raise TaxiiError(400, "object id must be a STIX identifier")
@@ -87,10 +76,7 @@ def get_object(api_root: str, collection_id: str, object_id: str, request: Reque
 
 @router.delete("/{api_root}/collections/{collection_id}/objects/{object_id}/")
 def delete_object(api_root: str, collection_id: str, object_id: str, request: Request) -> Response:
-    hub = hub_of(request)
-    check_accept(request, stix_ok=True)
-    member = hub.caller(request)
-    _check_root(hub, api_root)
+    hub, member = open_call(request, api_root, stix_ok=True)
     acc = hub.access(member, collection_id, read=True, write=True)
     if not valid_id(object_id):
         raise TaxiiError(400, "object id must be a STIX identifier")
@@ -187,16 +173,12 @@ def _publish(
 
 @router.post("/{api_root}/collections/{collection_id}/objects/")
 async def post_objects(api_root: str, collection_id: str, request: Request) -> Response:
-    hub = hub_of(request)
-    check_accept(request)
-
-    def authorise() -> Member:
-        member = hub.caller(request)
-        _check_root(hub, api_root)
+    def authorise() -> tuple[Hub, Member]:
+        hub, member = open_call(request, api_root)
         hub.access(member, collection_id, write=True)
-        return member
+        return hub, member
 
-    member = await run_in_threadpool(authorise)
+    hub, member = await run_in_threadpool(authorise)
     check_content_type(request)
     raw = await _read_body(request, hub.settings.max_content_length)
     objs = _parse_envelope(raw)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from distillguard.exchange.context import hub_of, now_ts
+from distillguard.exchange.context import now_ts
 from distillguard.exchange.corroboration import corroborated_confidence
 from distillguard.exchange.errors import TaxiiError, not_found, taxii_response
-from distillguard.exchange.routes._params import check_accept, valid_id
+from distillguard.exchange.routes._params import open_call, valid_id
 
 router = APIRouter()
 
@@ -22,11 +22,7 @@ router = APIRouter()
 def sighting_summary(
     api_root: str, collection_id: str, indicator_id: str, request: Request
 ) -> Response:
-    hub = hub_of(request)
-    check_accept(request)
-    member = hub.caller(request)
-    if api_root != hub.settings.api_root:
-        raise not_found("API root")
+    hub, member = open_call(request, api_root)
     acc = hub.access(member, collection_id, read=True)
     if not valid_id(indicator_id):
         raise TaxiiError(400, "indicator id must be a STIX identifier")

@@ -7,20 +7,16 @@ import dataclasses
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from distillguard.exchange.context import hub_of, now_ts
+from distillguard.exchange.context import now_ts
 from distillguard.exchange.errors import TaxiiError, not_found, taxii_response
-from distillguard.exchange.routes._params import check_accept, parse_filter, valid_id
+from distillguard.exchange.routes._params import open_call, parse_filter, valid_id
 
 router = APIRouter()
 
 
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/versions/")
 def get_versions(api_root: str, collection_id: str, object_id: str, request: Request) -> Response:
-    hub = hub_of(request)
-    check_accept(request)
-    member = hub.caller(request)
-    if api_root != hub.settings.api_root:
-        raise not_found("API root")
+    hub, member = open_call(request, api_root)
     acc = hub.access(member, collection_id, read=True)
     if not valid_id(object_id):
         raise TaxiiError(400, "object id must be a STIX identifier")
