@@ -4,7 +4,7 @@ from pathlib import Path
 
 import orjson
 import polars as pl
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from distillguard.cli.main import app
 from distillguard.share.store import IndicatorStore
@@ -28,19 +28,26 @@ def _fake_scan(world: Path, lab: str, out: Path) -> None:
                   ).write_csv(out / "accounts.csv")
 
 
-def test_cli_keygen_publish_dry_run_and_match(sim_world3: Path, tmp_path: Path) -> None:
+def _dry_run_publish(world: Path, tmp_path: Path) -> tuple[Path, Path, Result]:
+    """`share keygen`, then `share publish --dry-run` of lab-aurora's known campaigns
+    into a bundle file: (keyring, bundle, the publish command's result)."""
     ring = tmp_path / "keyring.yaml"
     r = runner.invoke(app, ["share", "keygen", "--out", str(ring), "--key-id", "forum",
                             "--epoch", "2026-01"])
     assert r.exit_code == 0, r.output
     policy = tmp_path / "policy.yaml"
     policy.write_text("collection: col-1\nmin_confidence: 50\nmin_cluster_size: 2\n")
-    _fake_scan(sim_world3, "lab-aurora", tmp_path / "scan-a")
+    _fake_scan(world, "lab-aurora", tmp_path / "scan-a")
     bundle = tmp_path / "bundle.json"
-    r = runner.invoke(app, ["share", "publish", "--input", str(sim_world3 / "lab-aurora"),
+    r = runner.invoke(app, ["share", "publish", "--input", str(world / "lab-aurora"),
                             "--scan", str(tmp_path / "scan-a"), "--policy", str(policy),
                             "--keyring", str(ring), "--dry-run", "--bundle-out", str(bundle)])
     assert r.exit_code == 0, r.output
+    return ring, bundle, r
+
+
+def test_cli_keygen_publish_dry_run_and_match(sim_world3: Path, tmp_path: Path) -> None:
+    ring, bundle, r = _dry_run_publish(sim_world3, tmp_path)
     assert "would leave the lab" in r.output and "leak guard: no raw" in r.output
     assert "dry run: nothing sent" in r.output
     objs = orjson.loads(bundle.read_bytes())["objects"]

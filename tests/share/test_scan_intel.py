@@ -11,24 +11,14 @@ from typer.testing import CliRunner
 from distillguard.cli.main import app
 from distillguard.share.store import IndicatorStore
 
-from .test_cli_share import _fake_scan
+from .test_cli_share import _dry_run_publish
 
 runner = CliRunner()
 
 
 def _partner_store(world: Path, tmp_path: Path) -> tuple[Path, Path]:
     """Indicators lab-aurora would publish, as lab-corvid's pulled store holds them."""
-    ring = tmp_path / "keyring.yaml"
-    assert runner.invoke(app, ["share", "keygen", "--out", str(ring), "--key-id", "forum",
-                               "--epoch", "2026-01"]).exit_code == 0
-    policy = tmp_path / "policy.yaml"
-    policy.write_text("collection: col-1\nmin_confidence: 50\nmin_cluster_size: 2\n")
-    _fake_scan(world, "lab-aurora", tmp_path / "scan-a")
-    bundle = tmp_path / "bundle.json"
-    r = runner.invoke(app, ["share", "publish", "--input", str(world / "lab-aurora"),
-                            "--scan", str(tmp_path / "scan-a"), "--policy", str(policy),
-                            "--keyring", str(ring), "--dry-run", "--bundle-out", str(bundle)])
-    assert r.exit_code == 0, r.output
+    ring, bundle, _ = _dry_run_publish(world, tmp_path)
     store = tmp_path / "store.db"
     st = IndicatorStore(store)
     st.add(orjson.loads(bundle.read_bytes())["objects"], "col-1")
