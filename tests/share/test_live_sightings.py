@@ -112,3 +112,32 @@ def test_sightings_are_debounced_per_window_and_count_new_accounts_only(
     sight.stop()  # nothing pending: nothing sent
     assert len(_sighting_posts(hub)) == len(posts)
     store.close()
+
+
+def test_a_restarted_sensor_does_not_recount_accounts_it_already_reported(
+        hub: LocalHub, tmp_path: Path) -> None:
+    """The hub sums a member's sighting counts: a sensor restarted over the same local
+    store must count only accounts that no earlier run reported."""
+    objs = F.publish(hub)
+    ind = sorted(str(o["id"]) for o in objs if o["type"] == "indicator")[0]
+    spans = F.events("lab2-").group_by("account_id").agg(
+        pl.col("ts").min().alias("first_seen"), pl.col("ts").max().alias("last_seen"))
+    a, b = (f"lab2-{x}" for x in F.CAMPAIGN[:2])
+
+    def run(*accounts: str) -> None:
+        store = IndicatorStore(tmp_path / "me.db")
+        store.add(objs, hub.collection)
+        sight = LiveSightings(hub.links["me"], store, _my_guard(),
+                              identity=hub.identities["me"], collection=hub.collection,
+                              window_s=0.0)
+        sight.note(pl.DataFrame({"indicator_id": [ind] * len(accounts),
+                                 "account_id": list(accounts)}), spans)
+        sight.stop()
+        store.close()
+
+    run(a)
+    run(a)  # restart, same match: nothing new to count, nothing sent
+    assert [s["count"] for s in _sighting_posts(hub)] == [1]
+    run(a, b)  # restart, one new account: a sighting that counts only it
+    assert [s["count"] for s in _sighting_posts(hub)] == [1, 1]
+    assert [r.count for r in hub.store.sighting_reports(hub.collection, ind)] == [2]

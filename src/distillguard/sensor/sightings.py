@@ -13,7 +13,9 @@ Each sighting counts only the accounts *not reported before* for that indicator,
 the time range of their traffic. The hub adds up the counts of all of a member's
 sighting versions (``sighting_reports``), so re-sending a growing total would inflate
 it; new accounts per window keep the hub's sum equal to the number of distinct accounts
-matched. Only accounts the lab flags (by its own scan or by the share rule) are
+matched. The reported pairs are kept in the lab's local store
+(``IndicatorStore.reported``), so this holds across restarts of the sensor too. Only
+accounts the lab flags (by its own scan or by the share rule) are
 counted: a sighting raises the indicator's confidence for everyone, so an honest
 customer who merely touched a reseller's exit must not corroborate it.
 
@@ -59,7 +61,8 @@ class LiveSightings:
     error: BaseException | None = None
 
     def __post_init__(self) -> None:
-        self._reported = pl.DataFrame(schema=_PAIRS)
+        with self.lock:  # what a previous run of the sensor already counted
+            self._reported = self.store.reported().cast(_PAIRS)  # type: ignore[arg-type]
         self._matched = pl.DataFrame(schema=_PAIRS)
         self._spans: pl.DataFrame | None = None
         self._last = float("-inf")
@@ -108,6 +111,7 @@ class LiveSightings:
             objs = build_sightings(rows, identity=self.identity, tlp=self.tlp)
             if objs:
                 send_sightings(self.link, objs, self.store, self.guard, self.collection)
+            self.store.add_reported(new)
             self._reported = pl.concat([self._reported, new]).unique()
             self._last = time.monotonic()
             self.sent += objs

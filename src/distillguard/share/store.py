@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS sightings (
   false_positive INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS checkpoints (
   collection TEXT PRIMARY KEY, added_after TEXT, last_event_id INTEGER);
+CREATE TABLE IF NOT EXISTS reported (
+  indicator_id TEXT NOT NULL, account_id TEXT NOT NULL,
+  PRIMARY KEY (indicator_id, account_id));
 """
 _BLOCK_TERM = "ISSUBSET '"
 
@@ -137,6 +140,23 @@ class IndicatorStore:
         self.db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)",
                         (collection, added_after or old_after,
                          last_event_id if last_event_id is not None else old_event))
+        self.db.commit()
+
+    # -- what this lab's live sensor already reported ------------------------------------
+    def reported(self) -> pl.DataFrame:
+        """``indicator_id, account_id`` pairs already counted in a sighting we sent.
+
+        Kept here, beside the checkpoint, so a restarted sensor neither re-counts an
+        account (the hub sums a member's sighting counts) nor forgets one. The account
+        ids are this lab's own and stay in this local file; no sighting carries them."""
+        rows = self.db.execute("SELECT indicator_id, account_id FROM reported").fetchall()
+        return pl.DataFrame(rows, schema={"indicator_id": pl.String, "account_id": pl.String},
+                            orient="row")
+
+    def add_reported(self, pairs: pl.DataFrame) -> None:
+        """Remember ``indicator_id, account_id`` pairs as reported (after the send)."""
+        self.db.executemany("INSERT OR IGNORE INTO reported VALUES (?,?)",
+                            pairs.select("indicator_id", "account_id").iter_rows())
         self.db.commit()
 
     # -- reads for matching -------------------------------------------------------------
