@@ -294,6 +294,10 @@ UA_FAMILIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("axios/1.6.8", "axios/1.7.7", "axios/1.8.4"),
         ("t13d1712h2_5b57614c22b0_93c746dc12af",),
     ),
+    "ide-agent": (  # a BYOK coding tool: one user agent shared by all its users
+        tuple(f"Quill/{v} (vscode; node)" for v in ("3.12.0", "3.14.2", "3.17.1", "3.18.0")),
+        ("t13d1712h2_5b57614c22b0_93c746dc12af",),
+    ),
     "postman": (
         ("PostmanRuntime/7.39.0", "PostmanRuntime/7.42.0", "PostmanRuntime/7.43.0"),
         ("t13d1712h2_5b57614c22b0_93c746dc12af",),

@@ -19,6 +19,10 @@ rag_app              app backend stuffing retrieved documents next to the questi
 judge_service        an evaluation SaaS grading replies with rubric prompts at volume
 safety_eval          a red-teaming firm running jailbreak / harmful probe sets in bulk,
                      first thing on a new model's release day
+tool_user            customers of a bring-your-own-key coding tool: one system prompt, one
+                     wrapper template, one user agent across thousands of unrelated
+                     accounts; tools, long agent loops, high max_tokens, temperature 0,
+                     the new model within a day of release (the tool changes its default)
 resold_customer      honest customers of a proxy reseller: share the reseller's IPs, client
                      and payment with distillation accounts (built by ``campaigns``)
 ===================  =========================================================================
@@ -321,6 +325,23 @@ PERSONAS: dict[str, PersonaDef] = {
             release_boost=3.0,
         ),
         PersonaDef(
+            "tool_user",
+            tiers={"build": 0.6, "free": 0.25, "scale": 0.15},
+            ip={"residential": 0.55, "corporate": 0.35, "mobile": 0.1},
+            clients={"ide-agent": 1.0},
+            rhythm={"business": 0.6, "human": 0.4},
+            temps={0.0: 0.7, None: 0.3},
+            maxes={8192: 0.5, 16384: 0.3, 4096: 0.2},
+            recipes=(("ide_agent", 0.9), ("chat", 0.1)),
+            active_p=(0.2, 0.8),
+            gap=(3.0, 25.0),
+            sess_len=14.0,
+            fixed_p=0.8,
+            adopt=(0.9, 0.6, 0.5, 0.9),
+            release_boost=1.5,
+            out_mult=(0.8, 2.0),
+        ),
+        PersonaDef(
             "resold_customer",
             tiers={"build": 0.8, "free": 0.2},
             ip={"residential": 1.0},
@@ -386,6 +407,12 @@ def benign_recipes(names: tuple[tuple[str, float], ...], ctx: LabCtx, n: int, rn
             out.append(TemplateRecipe(
                 list(T.RESEARCH), [("rg_pub", 0.6), ("humaneval_pub", 0.2), ("chat_b", 0.2)], P,
                 off, span=2, drift=0, y_pool="answer_b", out_median=900.0, truth="research"))
+        elif name == "ide_agent":
+            sysc = tuple(T.IDE_AGENT_SYSTEM)
+            out.append(TemplateRecipe(
+                list(T.IDE_AGENT), [("code_b", 0.6), ("tools_b", 0.4)], P, off, span=2, drift=0,
+                y_pool="words", tools=True, n_messages=(3, 40), system=sysc,
+                acct_system=rng.integers(0, len(sysc), n), out_median=450.0, truth="ide_agent"))
         elif name == "rag":
             out.append(TemplateRecipe(
                 list(T.RAG), [("chat_b", 1.0)], P, off, span=1, drift=0, y_pool="answer_b",

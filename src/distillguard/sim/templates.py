@@ -365,6 +365,20 @@ def composed_wordings(family: str, rng: np.random.Generator, k: int) -> list[str
 
 
 # ----------------------------------------------------------------------------- more benign
+#: A popular bring-your-own-key coding tool (IDE extension / terminal agent): thousands of
+#: unrelated customers send its fixed system prompt and its wrapper around their own task,
+#: with tools, long agent loops and the tool's own user agent. Honest, yet on content
+#: alone it looks like an agentic harvesting fleet sharing one template.
+IDE_AGENT_SYSTEM = (
+    "You are Quill, a highly skilled software engineer with extensive knowledge in many programming languages, frameworks, design patterns, and best practices. You have access to a set of tools that are executed upon the user's approval. You use tools step-by-step to accomplish a given task, with each tool use informed by the result of the previous tool use.",
+    "You are Quill, an AI coding assistant running in the user's terminal. Use the provided tools to read files, run commands and make edits. Keep answers short; after each tool result decide the next step.",
+)
+IDE_AGENT = (
+    "<task>\n<<X>>\n</task>\n\n<environment_details>\n# Current Working Directory\n<<Y>>\n</environment_details>",
+    "<task>\n<<X>>\n</task>",
+    "<user_message>\n<<X>>\n</user_message>\n<environment_details>\nOpen tabs: <<Y>>\n</environment_details>",
+)
+
 RAG = (
     "Answer the question using only the context below. If the answer is not in the context, say you don't know.\n\nQuestion: <<X>>\n\nContext:\n<<Y>>",
     "Question: <<X>>\n\n---\nRetrieved documents:\n<<Y>>\n---\nCite the document you used.",
