@@ -29,3 +29,6 @@ def test_three_lab_story_runs_and_nothing_raw_crosses_the_wire(sim_world3: Path,
     text = (tmp_path / "story" / "story.md").read_text()
     assert "time to detect" in text and "leak-guard findings: 0" in text
     assert "flag after publication" in text and "Live path" in text
+    # labs report what matched their flagged accounts back as sightings (counts only)
+    assert res.sightings > 0 and res.sighted_accounts >= res.sightings
+    assert "Sightings sent back to the hub" in text

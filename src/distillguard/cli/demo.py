@@ -97,7 +97,8 @@ def demo(
         story_json = {"campaigns": story.table.to_dicts(), "benign": story.benign.to_dicts(),
                       "wire_requests": story.wire_bodies, "wire_bytes": story.wire_bytes,
                       "leak_findings": story.wire_findings, "published": story.published,
-                      "live_latency_s": list(story.latency_s)}
+                      "live_latency_s": list(story.latency_s),
+                      "sightings": story.sightings, "sighted_accounts": story.sighted_accounts}
         con.print("[bold]3. share[/]  with vs without sharing (time to detect, delay from a "
                   "partner's publication to the flag here, recall):")
         con.print(_story_table(story))
@@ -106,7 +107,9 @@ def demo(
             for r in story.benign.iter_rows(named=True)))
         con.print(f"live path (SSE push -> store -> match -> flag): "
                   f"{story.latency_summary()}; wire: {story.wire_bodies} requests, "
-                  f"{story.wire_bytes:,} bytes, leak-guard findings {story.wire_findings}")
+                  f"{story.wire_bytes:,} bytes, leak-guard findings {story.wire_findings}; "
+                  f"sightings sent back {story.sightings} ({story.sighted_accounts} "
+                  "flagged accounts counted)")
         if story.wire_findings:
             con.print(f"[bold red]leak check: {story.wire_findings} raw customer values "
                       "crossed the wire[/]")

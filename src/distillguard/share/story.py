@@ -12,6 +12,12 @@ measured in simulated time with no grid: the publication instant plus the *measu
 wall-clock latency of the live path (push, store, match), or the arrival of the event
 that tips an account. "Without sharing" flags change only at the lab's own scans.
 
+After matching, each lab reports back what matched its *flagged* accounts as STIX
+sightings (:class:`distillguard.sensor.sightings.LiveSightings`: counts and time ranges,
+leak-guarded, each account counted once per indicator). The hub pushes them to every
+member; from the next checkpoint on they corroborate the indicator and raise its
+confidence in every lab's matching.
+
 Per campaign and lab: time from the campaign's first event at that lab to its first
 flag, without and with sharing; the delay from the campaign's first publication by
 another lab to this lab's first flag; account recall at the last checkpoint; false
@@ -49,6 +55,8 @@ class StoryResult:
     wire_findings: int
     published: int
     latency_s: tuple[float, ...] = ()  # live path, publish -> flag written, per delivery
+    sightings: int = 0  # sightings the labs sent back (one per indicator and checkpoint)
+    sighted_accounts: int = 0  # the accounts they counted, summed over labs
 
     def latency_summary(self) -> str:
         if not self.latency_s:
@@ -80,6 +88,9 @@ class StoryResult:
                      "first flag of it; own: this lab's own scan flagged it first.")
         lines.append(f"Live path (hub SSE push -> store -> match -> flag), wall clock: "
                      f"{self.latency_summary()}.")
+        lines.append(f"Sightings sent back to the hub: {self.sightings} (counting "
+                     f"{self.sighted_accounts} flagged accounts that matched a partner's "
+                     "indicator; counts and time ranges only).")
         lines.append(f"Wire: {self.wire_bodies} requests, {self.wire_bytes:,} bytes captured, "
                      f"{self.published} objects published; leak-guard findings: "
                      f"{self.wire_findings}.")
@@ -168,6 +179,7 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     latencies: list[float] = []
     guards: dict[str, LeakGuard] = {}
     published = 0
+    sent: list[dict[str, Any]] = []
     texts: list[bytes] = []
     try:
         for lab in names:
@@ -219,6 +231,8 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
                     shared = apply_boosts(base, boosts)
                     shared.write_csv(out / lab / f"accounts-shared-day{day:g}.csv")
                     match_s = time.time() - t_m
+                    sent += _report_sightings(node, res.events, acc, shared, guards[lab],
+                                              ring, col)
                     snap = out / lab / f"indicators-day{day:g}.db"
                     snap.unlink(missing_ok=True)
                     with sqlite3.connect(snap) as dst:
@@ -243,10 +257,33 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     allflags = pl.concat(flags, how="diagonal_relaxed")
     table = _score(world, names, allflags, published_camps)
     result = StoryResult(table, _benign(world, names, allflags), len(capture.requests),
-                         sum(len(t) for t in texts), findings, published, tuple(latencies))
+                         sum(len(t) for t in texts), findings, published, tuple(latencies),
+                         len(sent), sum(int(o.get("count", 0)) for o in sent))
     (out / "story.md").write_text(result.markdown() + "\n", encoding="utf-8")
     table.write_csv(out / "story.csv")
     return result
+
+
+def _report_sightings(node: _Lab, events: pl.DataFrame, accounts: pl.DataFrame,
+                      shared: pl.DataFrame, guard: Any, ring: Any, collection: str
+                      ) -> list[dict[str, Any]]:
+    """Sightings of the partner indicators that matched this lab's flagged accounts
+    (each account counted once per indicator across checkpoints: the store remembers)."""
+    from distillguard.sensor.sightings import LiveSightings
+    from distillguard.share.match import match_evidence
+
+    hits, _ = match_evidence(events, accounts, node.store, keyring=ring,
+                             identity=node.identity)
+    flagged = shared.filter("flagged").select("account_id")
+    pairs = hits.select("indicator_id", "account_id").join(flagged, on="account_id",
+                                                          how="semi")
+    spans = events.group_by("account_id").agg(pl.col("ts").min().alias("first_seen"),
+                                              pl.col("ts").max().alias("last_seen"))
+    sight = LiveSightings(node.link, node.store, guard, identity=node.identity,
+                          collection=collection, window_s=0.0, lock=node.follower.lock)
+    sight.note(pairs, spans)
+    sight.stop()
+    return list(sight.sent)
 
 
 def _delivered(deliveries: Sequence[Any], ids: set[str]) -> float:
