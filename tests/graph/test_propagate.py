@@ -128,3 +128,55 @@ def test_own_and_lent_evidence_combine_instead_of_the_larger_winning() -> None:
         assert after["q"] > before["q"]
         assert after["h"] - before["h"] <= 0.01 + 1e-12
         assert after["x00"] == before["x00"] == 0.01
+
+
+def _with_customer() -> tuple[pl.DataFrame, list[str], dict[str, int], np.ndarray, np.ndarray]:
+    """The hand-built world plus request counts: every account has an ``asn`` row carrying
+    all its requests. ``r`` is an honest customer of the small fleet's reseller (group 0):
+    one of its 121 requests is on the fleet's template ``tq``, the rest untemplated. The
+    quiet fleet member ``q`` sends ``tq`` for 12 of its 24 requests."""
+    inc, ids, idx, groups, anchors = _world()
+    n_tpl = {a: 10 for a in ids} | {"q": 12}
+    total = {a: 10 for a in ids} | {"q": 24, "r": 121}
+    inc = inc.with_columns(
+        pl.col("account_id").replace_strict(n_tpl, return_dtype=pl.Int64).alias("n"))
+    r_row = pl.DataFrame({"account_id": ["r"], "kind": ["template"], "entity": ["tq"],
+                          "n": [1], "share": [1.0]})
+    asn = pl.DataFrame({"account_id": list(total), "kind": ["asn"] * len(total),
+                        "entity": ["AS1"] * len(total), "n": list(total.values()),
+                        "share": [1.0] * len(total)})
+    inc = pl.concat([inc, r_row, asn])
+    ids = sorted([*ids, "r"])
+    idx = {a: i for i, a in enumerate(ids)}
+    old = {a: i for i, a in enumerate(sorted(set(ids) - {"r"}))}
+    g = np.full(len(ids), -1, dtype=np.int64)
+    anc = np.zeros(len(ids), dtype=bool)
+    for a, i in old.items():
+        g[idx[a]], anc[idx[a]] = groups[i], anchors[i]
+    g[idx["r"]] = 0
+    return inc, ids, idx, g, anc
+
+
+def _raised(min_coverage: float) -> dict[str, float]:
+    inc, ids, idx, groups, anchors = _with_customer()
+    graph = build_graph(inc, ids, max_entity_share=0.5)
+    scores = np.where(anchors, 0.9, 0.01)
+    res = propagate_scores(graph, inc, scores, groups, np.full(len(ids), -1),
+                           min_coverage=min_coverage)
+    return {a: float(res.score[idx[a]]) for a in ("q", "r")} | {
+        "tie_r": float(res.tie[idx["r"]]), "tie_q": float(res.tie[idx["q"]])}
+
+
+def test_one_fleet_template_among_many_untemplated_requests_is_no_tie() -> None:
+    """The tie is measured among an account's templated requests, so one shared template
+    among 121 requests read as fully tied and lent the fleet's evidence to an honest
+    customer (round 3). Scaled by coverage (1/121 of its requests, under the 10% that
+    count fully) it lends ~8% of that; the quiet fleet member, half of whose requests are
+    the fleet's template, keeps its full tie."""
+    off, on = _raised(0.0), _raised(0.1)
+    assert off["tie_r"] == pytest.approx(1.0)
+    assert off["r"] >= 0.5
+    assert on["tie_r"] == pytest.approx(off["tie_r"] * (1 / 121) / 0.1)
+    assert on["r"] < 0.2
+    assert on["tie_q"] == off["tie_q"] > 0.5
+    assert on["q"] == pytest.approx(off["q"])

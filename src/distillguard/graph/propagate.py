@@ -33,6 +33,11 @@ flow:
   themselves reach on that kind (optionally floored by the typical anchor across all
   lending groups, and by ``min_ref``). A low-and-slow account with a handful of requests
   that are all fleet templates is fully tied.
+* The tie is then scaled by the account's *coverage*: the share of its requests that carry
+  a behaviour entity at all, over ``min_coverage`` (capped at 1). ``z`` is measured among
+  the account's templated requests only (the incidence's ``share`` is per kind), so an
+  honest customer of a fleet's reseller with one fleet template among 121 requests read as
+  fully tied (since 2026-11-27 round 3).
 """
 
 from __future__ import annotations
@@ -301,6 +306,33 @@ def behaviour_tie(
     return tie, kind_of
 
 
+def kind_coverage(incidence: pl.DataFrame, graph: AccountGraph,
+                  kinds: frozenset[str] = BEHAVIOUR_KINDS) -> np.ndarray:
+    """Per vertex: the share of the account's requests that carry an entity of ``kinds``.
+
+    Requests of the kinds over the account's requests, both counted on the incidence (``n``
+    per row): the account's request count is the largest per-kind total (a kind with one
+    value per request and few distinct values -- ASN, user agent -- sees every request; the
+    incidence keeps at most a fixed number of entities per kind). Accounts without
+    event-level rows get 1 (unknown is not "uncovered").
+    """
+    n = graph.n_accounts
+    if incidence.height == 0 or "n" not in incidence.columns:
+        return np.ones(n)
+    per = incidence.group_by("account_id", "kind").agg(pl.col("n").sum())
+    t = per.group_by("account_id").agg(
+        pl.col("n").filter(pl.col("kind").is_in(list(kinds))).sum().alias("nk"),
+        pl.col("n").max().alias("tot"),
+    )
+    idx = pl.DataFrame({"account_id": pl.Series(graph.account_ids.tolist(), dtype=pl.String()),
+                        "v": np.arange(n, dtype=np.int64)})
+    t = idx.join(t.with_columns(pl.col("account_id").cast(pl.String())), on="account_id",
+                 how="left").sort("v")
+    tot = t.get_column("tot").fill_null(0).to_numpy().astype(float)
+    nk = t.get_column("nk").fill_null(0).to_numpy().astype(float)
+    return np.where(tot > 0, np.clip(nk / np.maximum(tot, 1.0), 0.0, 1.0), 1.0)
+
+
 def propagate_scores(
     graph: AccountGraph,
     incidence: pl.DataFrame,
@@ -321,11 +353,15 @@ def propagate_scores(
     local_share: float = 0.5,
     typical_share: float = 0.5,
     combine_own: bool = True,
+    min_coverage: float = 0.1,
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored groups they behave like.
 
     ``combine_own``: the raised score is ``1 - (1 - own) * (1 - evidence * tie)`` (own and
     lent evidence both count); ``False`` gives the earlier ``max(own, evidence * tie)``.
+    ``min_coverage``: share of an account's requests that must carry a behaviour entity
+    (template) for its tie to count fully; below it the tie falls in proportion
+    (``tie * min(1, coverage / min_coverage)``; ``<= 0`` switches this off).
     """
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
     anchor = own >= anchor_threshold
@@ -335,6 +371,8 @@ def propagate_scores(
     raised = np.zeros(len(own), dtype=np.int8)
     kind_used = np.full(len(own), "", dtype=object)
     gate = anchor_threshold + evidence_margin * (1.0 - anchor_threshold)
+    cov_w = (np.clip(kind_coverage(incidence, graph, tie_kinds) / min_coverage, 0.0, 1.0)
+             if min_coverage > 0 else np.ones(len(own)))
     for code, groups in ((1, membership), (2, block_of)):
         if not len(groups) or not (groups >= 0).any():
             continue
@@ -363,6 +401,7 @@ def propagate_scores(
             z, groups, anchor, ev > 0, min_ref=min_ref, global_floor=global_floor,
             power=tie_power, typical_share=typical_share,
         )
+        tie = tie * cov_w
         lent = ev * tie
         cand = 1.0 - (1.0 - own) * (1.0 - lent) if combine_own else lent
         up = (lent > 0) & (cand > best)  # no lent evidence: no float-noise "raise"
