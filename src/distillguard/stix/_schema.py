@@ -72,6 +72,27 @@ _KIND: Final[dict[str, str]] = {
 }
 
 
+# Identifiers that passed ``_REF`` (a pure function of the string): marking refs and
+# other references repeat across a publisher's objects, so each distinct one is matched
+# once. Bounded; a string not remembered is simply matched again.
+_GOOD_REFS: dict[str, None] = {}
+_MAX_GOOD_REFS: Final = 65_536
+
+
+def _is_ref(value: Any) -> bool:
+    """``isinstance(value, str) and _REF.fullmatch(value)``, memoised for passing strings."""
+    if not isinstance(value, str):
+        return False
+    exact = type(value) is str  # (a str subclass could hash or compare differently)
+    if exact and value in _GOOD_REFS:
+        return True
+    if _REF.fullmatch(value) is None:
+        return False
+    if exact and len(_GOOD_REFS) < _MAX_GOOD_REFS:
+        _GOOD_REFS[value] = None
+    return True
+
+
 def _surely_fine(obj: Mapping[str, Any]) -> bool:
     """One pass over the object's own properties instead of ~40 lookups of properties
     it may not have. True only when ``schema_errors`` would find nothing; anything
@@ -84,27 +105,37 @@ def _surely_fine(obj: Mapping[str, Any]) -> bool:
     for p in REQUIRED.get(stix_type, ()):
         if p not in obj:
             return False
+    kinds = _KIND
     for prop, value in obj.items():
-        kind = _KIND.get(prop)
+        kind = kinds.get(prop)
         if kind == "free":
             continue
-        if kind is None:
-            if prop.endswith("_ref"):
-                if not (isinstance(value, str) and _REF.fullmatch(value)):
-                    return False
-            elif prop.endswith("_refs"):
-                if not (isinstance(value, list) and value and all(
-                    isinstance(v, str) and _REF.fullmatch(v) for v in value
-                )):
-                    return False
-        elif kind == "str":
+        if kind == "str":
             if not isinstance(value, str):
                 return False
+        elif kind is None:
+            if prop.endswith("_ref"):
+                if not _is_ref(value):
+                    return False
+            elif prop.endswith("_refs"):
+                if not (isinstance(value, list) and value):
+                    return False
+                for v in value:
+                    if not _is_ref(v):
+                        return False
         elif kind == "strlist":
-            if value is not None and not (
-                isinstance(value, list) and value and all(isinstance(v, str) for v in value)
-            ):
+            if value is not None:
+                if not (isinstance(value, list) and value):
+                    return False
+                for v in value:
+                    if not isinstance(v, str):
+                        return False
+        elif kind == "markings":  # object_marking_refs: a _refs list of marking-definition ids
+            if not (isinstance(value, list) and value):
                 return False
+            for v in value:
+                if not (_is_ref(v) and v.startswith("marking-definition--")):
+                    return False
         elif kind == "bool":
             if not isinstance(value, bool):
                 return False
@@ -115,20 +146,16 @@ def _surely_fine(obj: Mapping[str, Any]) -> bool:
             ):
                 return False
         elif kind == "dictlist":
-            if value is not None and not (
-                isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
-            ):
-                return False
-        elif kind == "ext":
+            if value is not None:
+                if not (isinstance(value, list) and value):
+                    return False
+                for v in value:
+                    if not isinstance(v, dict):
+                        return False
+        else:  # "ext"
             if value is not None and not (
                 isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
             ):
-                return False
-        else:  # object_marking_refs: a _refs list of marking-definition ids
-            if not (isinstance(value, list) and value and all(
-                isinstance(v, str) and _REF.fullmatch(v) and v.startswith("marking-definition--")
-                for v in value
-            )):
                 return False
     return True
 
