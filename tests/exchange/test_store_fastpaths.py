@@ -108,3 +108,17 @@ def test_grant_and_collection_matches_the_separate_lookups(hub: Hub) -> None:
         hub.store.get_grant(col.id, mid),
         hub.store.get_collection(col.id),
     )
+
+
+def test_login_candidates_match_the_separate_lookups_field_for_field(hub: Hub) -> None:
+    """The lookup reads rows by column position on SQLite: every field must land where
+    ``get_member`` and ``member_credentials`` put it."""
+    mid = admin.add_member(hub.store, f"fast-{uuid.uuid4().hex[:8]}", org="lab-org").member.id
+    hub.store.add_credential(mid, "password", hash_secret("second"))
+    member = hub.store.get_member(mid)
+    assert member is not None
+    found = hub.store.login_candidates(member.name, "password")
+    assert found is not None
+    assert found[0] == member
+    expected = [c for c in hub.store.member_credentials(mid, "password") if not c.revoked]
+    assert found[1] == expected and len(expected) == 2
