@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from distillguard.aggregate.features import account_features, reduce_sample
 from distillguard.aggregate.templates import TemplateConfig, resolve_templates
-from distillguard.enrich import INPUT_COLUMNS, enrich_frame
+from distillguard.enrich import INPUT_COLUMNS, SkeletonCache, enrich_frame
 from distillguard.graph import GraphConfig, LinkResult, link_accounts, summarize_campaigns
 from distillguard.graph.link import PreparedLinks, prepare_links
 from distillguard.ingest import ValidationReport, iter_event_batches, open_dataset, read_table
@@ -120,6 +120,7 @@ def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, str
     pending: list[pl.DataFrame] = []  # zero-copy batches not yet compacted
     samples: list[pl.DataFrame] = []
     spent = 0.0
+    skeletons = SkeletonCache()  # prompt windows already seen: no regexes for them again
     batches = iter_event_batches(ds, columns=list(INPUT_COLUMNS), batch_rows=BATCH_ROWS,
                                  report=report, quarantine=quarantine, strict=strict,
                                  known_accounts=known)
@@ -127,7 +128,7 @@ def _read_events(ds: Any, report: ValidationReport, quarantine: Path | None, str
         t0 = time.perf_counter()
         df = pl.from_arrow(batch)
         assert isinstance(df, pl.DataFrame)
-        n, s = enrich_frame(df)
+        n, s = enrich_frame(df, skeletons)
         del df
         pending.append(n)
         samples.append(_own_strings(s))

@@ -67,3 +67,55 @@ def test_content_sample_is_bounded_per_account() -> None:
     _, sample = enrich_frame(_events([f"prompt number {i}" for i in range(300)]))
     counts = sample.group_by("account_id").len().get_column("len")
     assert counts.max() <= SAMPLE_PER_ACCOUNT_PER_BATCH
+
+
+def _uncached_hashes(prompts: list[str | None]) -> pl.DataFrame:
+    """The skeleton hashes computed row by row from the expressions, no cache involved."""
+    from distillguard.enrich import HASH_SEED
+    from distillguard.enrich._skeleton import head_skeleton_expr, tail_skeleton_expr
+
+    p = pl.col("prompt")
+    return pl.DataFrame({"prompt": prompts}, schema={"prompt": pl.String()}).select(
+        head_skeleton_expr(p).hash(HASH_SEED).alias("tpl_head"),
+        tail_skeleton_expr(p).hash(HASH_SEED).alias("tpl_tail"),
+    ).with_columns(pl.when(pl.lit(pl.Series(prompts, dtype=pl.String())).is_not_null())
+                   .then(pl.all()))
+
+
+def test_skeleton_cache_across_batches_equals_per_row_hashes() -> None:
+    from distillguard.enrich import SkeletonCache
+
+    t = "Solve step by step. Problem {}: what is {} + {}? Show your reasoning please."
+    batches = [
+        [t.format(i, i * 7, i * 13) for i in range(30)] + [None, "", "hi", "hi"],
+        [t.format(i, i * 3, 5) for i in range(20)] + ["hi", None, "x" * 500, "Hello Bob"],
+        [None, None],
+        [],
+    ]
+    cache = SkeletonCache()
+    for prompts in batches:
+        narrow, _ = enrich_frame(_events(prompts), cache)
+        assert narrow.select("tpl_head", "tpl_tail").equals(_uncached_hashes(prompts))
+        alone, _ = enrich_frame(_events(prompts))
+        assert alone.equals(narrow)
+
+
+def test_skeleton_cache_full_or_colliding_still_hashes_every_row() -> None:
+    import numpy as np
+
+    from distillguard.enrich import HASH_SEED, SkeletonCache
+    from distillguard.enrich._skeleton import _KEY_SEEDS
+
+    prompts = [f"Translate item {i} to French: the cat sat" for i in range(10)] + ["Other"]
+    full = SkeletonCache(max_windows=0)  # remembers nothing
+    for _ in range(2):
+        got = full.hashes("head", pl.Series(prompts), HASH_SEED)
+        assert got.to_frame("tpl_head").equals(_uncached_hashes(prompts).select("tpl_head"))
+    # plant a colliding entry: the window's key with a wrong check and a wrong value
+    cache = SkeletonCache()
+    key = pl.Series(["Other"]).hash(_KEY_SEEDS[0]).to_numpy()
+    cache._keys["head"] = key.astype(np.uint64)
+    cache._checks["head"] = np.array([1], dtype=np.uint64)
+    cache._values["head"] = np.array([2], dtype=np.uint64)
+    got = cache.hashes("head", pl.Series(prompts), HASH_SEED)
+    assert got.to_frame("tpl_head").equals(_uncached_hashes(prompts).select("tpl_head"))

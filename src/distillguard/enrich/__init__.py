@@ -42,6 +42,7 @@ from distillguard.enrich._enrich import (
     enrich_batch,
     enrich_frame,
 )
-from distillguard.enrich._skeleton import skeleton_expr
+from distillguard.enrich._skeleton import SkeletonCache, skeleton_expr
 
-__all__ = ["HASH_SEED", "INPUT_COLUMNS", "enrich_batch", "enrich_frame", "skeleton_expr"]
+__all__ = ["HASH_SEED", "INPUT_COLUMNS", "SkeletonCache", "enrich_batch", "enrich_frame",
+           "skeleton_expr"]
