@@ -180,3 +180,34 @@ def test_one_fleet_template_among_many_untemplated_requests_is_no_tie() -> None:
     assert on["r"] < 0.2
     assert on["tie_q"] == off["tie_q"] > 0.5
     assert on["q"] == pytest.approx(off["q"])
+
+
+def _two_level(anchor_score: float | None, fleet: float) -> dict[str, float]:
+    """The hand-built world with the small fleet's four loud accounts at ``fleet`` (just
+    under part 1's flag at 0.5, or above it), the big fleet at 0.9, the rest at 0.01."""
+    inc, ids, idx, groups, anchors = _world()
+    graph = build_graph(inc, ids, max_entity_share=0.5)
+    scores = np.where(anchors, 0.9, 0.01)
+    for a in ("s0", "s1", "s2", "s3"):
+        scores[idx[a]] = fleet
+    res = propagate_scores(graph, inc, scores, groups, np.full(len(ids), -1),
+                           anchor_score=anchor_score)
+    return {a: float(res.score[idx[a]]) for a in ("q", "h", "x00", "s1")}
+
+
+def test_anchors_just_under_a_strict_flag_still_lend() -> None:
+    """Part 1's flag is strict; a low-and-slow fleet's loudest accounts at 0.48 are not
+    flagged but are evidence of the group. As anchors (>= 0.3) they lend to the quiet
+    member on the anchor scale (0.48 reads as 0.68 there, over the 0.5 + 0.3 x 0.5 gate: the
+    top members must still be well above the anchor level); with anchors only at the flag
+    (the default, ``anchor_score`` None) nothing is lent. An anchor level at or above the
+    flag is the single-level rule exactly, and an account in no lending group keeps its
+    score."""
+    single, two = _two_level(None, 0.48), _two_level(0.3, 0.48)
+    assert single["q"] == 0.01 and single["s1"] == 0.48
+    assert two["q"] >= 0.5 > single["q"]
+    assert two["x00"] == 0.01
+    weak = _two_level(0.3, 0.4)  # top members not well above the anchor level: no lending
+    assert weak["q"] == 0.01
+    assert _two_level(0.6, 0.9) == _two_level(0.5, 0.9) == _two_level(None, 0.9)
+    assert _two_level(0.3, 0.9)["q"] >= _two_level(None, 0.9)["q"]

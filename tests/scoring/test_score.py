@@ -30,6 +30,22 @@ def test_threshold_hits_the_target_fpr_on_a_laplace_null() -> None:
         assert 0.8 * target < realised < 1.25 * target
 
 
+def test_tail_ratio_fits_a_right_skewed_null() -> None:
+    # honest raw scores are right-skewed (a sum of non-negative evidence): a null whose upper
+    # half is 1.3x as wide as its lower half. The symmetric fit to the lower half realises
+    # well above the target; reading the upper tail as tail_ratio x the fitted scale hits it
+    rng = np.random.default_rng(3)
+    n, b, ratio = 400_000, 0.4, 1.3
+    side = rng.random(n) < 0.5
+    null = 1.0 + np.where(side, -rng.exponential(b, n), rng.exponential(ratio * b, n))
+    target = 0.001
+    symmetric = float(np.mean(null >= calibrate(null, target).threshold))
+    skewed = calibrate(null, target, ratio)
+    assert symmetric > 3 * target
+    assert 0.8 * target < float(np.mean(null >= skewed.threshold)) < 1.25 * target
+    assert skewed.tail_ratio == ratio
+
+
 def test_degenerate_bulk_uses_the_scale_floor() -> None:
     cal = calibrate(np.zeros(1000), 0.001)
     assert cal.threshold > 0.5

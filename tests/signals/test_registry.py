@@ -17,6 +17,13 @@ def test_default_config_enables_every_builtin() -> None:
     assert cfg.get_params()["signals"]["template_family"]["weight"] > 0
 
 
+def test_tail_ratio_is_read_and_defaults_to_the_symmetric_null() -> None:
+    assert load_config().tail_ratio == 1.0
+    assert parse_config({"signals": {"volume": {}}}, "t").tail_ratio == 1.0
+    cfg = parse_config({"scoring": {"tail_ratio": 1.12}, "signals": {"volume": {}}}, "t")
+    assert cfg.tail_ratio == 1.12 and cfg.get_params()["tail_ratio"] == 1.12
+
+
 def test_disabled_signal_is_left_out() -> None:
     cfg = parse_config({"signals": {"volume": {"enabled": False},
                                     "automation": {"weight": 2}}}, "t")
@@ -31,6 +38,8 @@ def test_disabled_signal_is_left_out() -> None:
     {"signals": {"volume": {"enabled": False}}},
     {"signals": {}, "extra": 1},
     {"scoring": {"target_fpr": 2}, "signals": {"volume": {}}},
+    {"scoring": {"tail_ratio": 0}, "signals": {"volume": {}}},
+    {"scoring": {"tail_ratio": "wide"}, "signals": {"volume": {}}},
     ["not", "a", "mapping"],
 ])
 def test_broken_config_raises(doc: object) -> None:

@@ -17,10 +17,19 @@ flow:
 
 * ``evidence(G)`` is the mean of the top ``max(min_evidence_members, evidence_quantile*|G|)``
   member scores. A group lends only when it has at least ``min_evidence_members`` *anchors*
-  (members part 1 flagged) and its evidence is well above the threshold
+  and its evidence is well above the threshold
   (``threshold + evidence_margin * (1 - threshold)``): one false positive in a 50-account
   company, or a class of students a few of whom part 1 flagged at borderline scores, lends
   nothing; a hydra cluster where a tenth of the accounts are loud lends fully to the rest.
+* *Anchors* are the members part 1 flagged (score >= the flag threshold). Optionally
+  (``anchor_score``, round 3, off by default) they are evidence rather than verdicts:
+  members scoring at least ``anchor_score`` (e.g. 0.3: within ~0.85 null spreads of the
+  flag threshold). That goes with a stricter part-1 flag (``scoring.tail_ratio`` > 1):
+  a low-and-slow fleet's loudest members then sit just under the flag and still show
+  which templates the group uses. Group evidence and its gate are read on the anchor
+  scale: scores are shifted in logit by ``logit(threshold) - logit(anchor level)`` first,
+  so the anchor level reads as the threshold and a stricter flag does not shrink what a
+  fleet lends. None (or ``anchor_score >= threshold``) is the single-level rule exactly.
 * ``tie_i(G)`` is measured on **behaviour kinds only** (``BEHAVIOUR_KINDS``: prompt
   template families). Infrastructure (IPs, /24, ASN, TLS, user agent, cards, org, e-mail
   domain, sign-up burst, and system prompts, which a reseller may inject into all its
@@ -306,6 +315,11 @@ def behaviour_tie(
     return tie, kind_of
 
 
+def _logit(p: float | np.ndarray) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=float), 1e-12, 1.0 - 1e-12)
+    return np.asarray(np.log(q / (1.0 - q)))
+
+
 def kind_coverage(incidence: pl.DataFrame, graph: AccountGraph,
                   kinds: frozenset[str] = BEHAVIOUR_KINDS) -> np.ndarray:
     """Per vertex: the share of the account's requests that carry an entity of ``kinds``.
@@ -354,6 +368,7 @@ def propagate_scores(
     typical_share: float = 0.5,
     combine_own: bool = True,
     min_coverage: float = 0.1,
+    anchor_score: float | None = None,
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored groups they behave like.
 
@@ -362,9 +377,18 @@ def propagate_scores(
     ``min_coverage``: share of an account's requests that must carry a behaviour entity
     (template) for its tie to count fully; below it the tie falls in proportion
     (``tie * min(1, coverage / min_coverage)``; ``<= 0`` switches this off).
+    ``anchor_score``: part-1 score from which a member counts as an anchor (evidence for
+    its group) when that is below ``anchor_threshold`` (the flag threshold); None = the
+    flag threshold (one level). See the module docstring.
     """
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
-    anchor = own >= anchor_threshold
+    level = anchor_threshold if anchor_score is None else min(anchor_score, anchor_threshold)
+    anchor = own >= level
+    # group evidence on the anchor scale: the anchor level reads as the flag threshold
+    ev_scores = own
+    if 0.0 < level < anchor_threshold < 1.0:
+        shift = _logit(anchor_threshold) - _logit(level)
+        ev_scores = 1.0 / (1.0 + np.exp(-(_logit(own) + shift)))
     best = own.copy()
     ev_used = np.zeros_like(own)
     tie_used = np.zeros_like(own)
@@ -377,7 +401,7 @@ def propagate_scores(
         if not len(groups) or not (groups >= 0).any():
             continue
         ev, _ = group_evidence(
-            groups, own, quantile=evidence_quantile, min_members=min_evidence_members
+            groups, ev_scores, quantile=evidence_quantile, min_members=min_evidence_members
         )
         ok = groups >= 0
         n_g = int(groups.max()) + 1

@@ -21,8 +21,11 @@ exponential tails, and Laplace is heavier than normal or logistic. Its location 
 (median) and scale ``b`` are fitted to the *lower* half only, which contamination in the
 upper tail cannot inflate (robust to up to ~50% attackers): the Laplace 10th percentile
 is ``m - b ln 5``, so ``b = (m - q10) / ln 5``. The threshold is the raw value where the
-upper tail falls to ``target_fpr``: ``t = m + b * ln(0.5 / target_fpr)``; the null's
-standard deviation ``s = b * sqrt 2`` is what the report prints. The
+upper tail falls to ``target_fpr``: ``t = m + r * b * ln(0.5 / target_fpr)``, where ``r``
+(``tail_ratio``, config ``scoring.tail_ratio``) is the ratio of the null's right-tail scale
+to its left: ``raw`` is a sum of non-negative evidence, so the honest bulk is right-skewed
+and a symmetric fit to the lower half puts the threshold too low (``r = 1`` is the plain
+Laplace). The null's standard deviation ``s = b * sqrt 2`` is what the report prints. The
 score is a logistic of the distance to the threshold in null-scale units, so 0.5 is the
 operating point and scores are comparable across datasets.
 """
@@ -53,6 +56,7 @@ class Calibration:
     threshold: float
     target_fpr: float
     estimated_flag_rate: float
+    tail_ratio: float = 1.0
 
 
 def strengths_frame(features: pl.DataFrame, cfg: DetectionConfig) -> pl.DataFrame:
@@ -79,10 +83,14 @@ def raw_scores(strengths: pl.DataFrame, cfg: DetectionConfig) -> pl.DataFrame:
     ).drop("_op")
 
 
-def calibrate(raw: np.ndarray, target_fpr: float) -> Calibration:
-    """Label-free threshold for ``target_fpr`` from the bulk of the raw-score distribution."""
+def calibrate(raw: np.ndarray, target_fpr: float, tail_ratio: float = 1.0) -> Calibration:
+    """Label-free threshold for ``target_fpr`` from the bulk of the raw-score distribution.
+
+    ``tail_ratio``: right-tail scale of the null over its (fitted) left-tail scale; the
+    threshold is ``m + tail_ratio * b * ln(0.5 / target_fpr)``.
+    """
     if raw.size == 0:
-        return Calibration(0.0, MIN_SCALE, math.inf, target_fpr, 0.0)
+        return Calibration(0.0, MIN_SCALE, math.inf, target_fpr, 0.0, tail_ratio)
     m = float(np.median(raw))
     q10 = float(np.quantile(raw, 0.10))
     # Laplace(m, b) fitted to the lower half with its own quantile: q10 = m - b ln 5. (Until
@@ -92,8 +100,12 @@ def calibrate(raw: np.ndarray, target_fpr: float) -> Calibration:
     b = (m - q10) / math.log(5.0)
     scale = max(b * math.sqrt(2), MIN_SCALE)  # reported as the null's standard deviation
     b = scale / math.sqrt(2)
-    thr = m + b * math.log(0.5 / target_fpr)
-    return Calibration(m, scale, thr, target_fpr, float(np.mean(raw >= thr)))
+    # Right-skew (round 3, 2026-11-27): the honest accounts' 99.9th percentile sat
+    # 1.00-1.26x (mean 1.12) as far above m as this fit's b ln 500 on six development worlds,
+    # which realised 0.14-0.71% instead of 0.1%. The default config keeps r = 1 (see
+    # signals/default.yaml: r = 1.12 needs linking anchors below the flag to go with it).
+    thr = m + tail_ratio * b * math.log(0.5 / target_fpr)
+    return Calibration(m, scale, thr, target_fpr, float(np.mean(raw >= thr)), tail_ratio)
 
 
 def score_accounts(features: pl.DataFrame, cfg: DetectionConfig) -> tuple[pl.DataFrame, Calibration]:
@@ -101,7 +113,7 @@ def score_accounts(features: pl.DataFrame, cfg: DetectionConfig) -> tuple[pl.Dat
     st = raw_scores(strengths_frame(features, cfg), cfg)
     active = features.get_column("n_events").fill_null(0).to_numpy() > 0
     raw = st.get_column("raw").to_numpy()
-    cal = calibrate(raw[active], cfg.target_fpr)
+    cal = calibrate(raw[active], cfg.target_fpr, cfg.tail_ratio)
     z = (raw - cal.threshold) / cal.null_scale
     score = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
     score = np.where(active, score, 0.0)

@@ -66,7 +66,8 @@ def to_yaml(weights: dict[str, float], interaction: float, cfg: DetectionConfig,
             world: Path) -> str:
     doc: dict[str, Any] = {
         "version": 1,
-        "scoring": {"target_fpr": cfg.target_fpr, "interaction": interaction},
+        "scoring": {"target_fpr": cfg.target_fpr, "interaction": interaction,
+                    "tail_ratio": cfg.tail_ratio},
         "signals": {n: {"enabled": True, "weight": w} for n, w in weights.items()},
     }
     body: str = yaml.safe_dump(doc, sort_keys=False)  # PyYAML ships no type hints

@@ -52,11 +52,13 @@ class DetectionConfig:
     target_fpr: float
     interaction: float
     source: str
+    #: right-tail over left-tail scale of the label-free null (scoring._score.calibrate)
+    tail_ratio: float = 1.0
 
     def get_params(self) -> dict[str, Any]:
         return {
             "source": self.source, "target_fpr": self.target_fpr,
-            "interaction": self.interaction,
+            "interaction": self.interaction, "tail_ratio": self.tail_ratio,
             "signals": {w.signal.name: {"weight": w.weight, "version": w.signal.version,
                                         **w.signal.get_params()} for w in self.signals},
         }
@@ -76,10 +78,13 @@ def parse_config(data: Any, source: str) -> DetectionConfig:
     if unknown_top:
         raise ConfigError(f"{source}: unknown key(s) {sorted(unknown_top)}")
     scoring = data.get("scoring") or {}
-    if not isinstance(scoring, dict) or set(scoring) - {"target_fpr", "interaction"}:
-        raise ConfigError(f"{source}: 'scoring' accepts only target_fpr and interaction")
+    if not isinstance(scoring, dict) or set(scoring) - {"target_fpr", "interaction",
+                                                         "tail_ratio"}:
+        raise ConfigError(
+            f"{source}: 'scoring' accepts only target_fpr, interaction and tail_ratio")
     target_fpr = _number(scoring.get("target_fpr", 0.001), "scoring.target_fpr", 1e-6, 0.5)
     interaction = _number(scoring.get("interaction", 1.5), "scoring.interaction", 0.0, 100.0)
+    tail_ratio = _number(scoring.get("tail_ratio", 1.0), "scoring.tail_ratio", 0.5, 5.0)
     out: list[WeightedSignal] = []
     for name, spec in data["signals"].items():
         if name not in BUILTIN:
@@ -100,7 +105,7 @@ def parse_config(data: Any, source: str) -> DetectionConfig:
         out.append(WeightedSignal(sig, weight))
     if not out:
         raise ConfigError(f"{source}: no signal is enabled")
-    return DetectionConfig(tuple(out), target_fpr, interaction, source)
+    return DetectionConfig(tuple(out), target_fpr, interaction, source, tail_ratio)
 
 
 def load_config(path: str | Path | None = None) -> DetectionConfig:
