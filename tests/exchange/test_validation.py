@@ -147,3 +147,57 @@ def test_timestamp_memo_still_rejects_what_the_checks_reject() -> None:
     from distillguard.stix import validation as dv
 
     assert dv._timestamp_key(ok) != dv._timestamp_key({**ok, "type": "malware"})
+
+
+def test_plain_shape_path_gives_the_literal_regex_shape() -> None:
+    """Patterns without t'' b'' h'' literals take a plain substitution: same shape."""
+    from distillguard.stix import validation as dv
+
+    patterns = [
+        "[ipv4-addr:value ISSUBSET '10.0.0.0/24']",
+        "[domain-name:value = 'a' OR domain-name:value = 'b''c']",
+        "[file:hashes.MD5 = h'ab'] AND [file:name = 'x']",  # h'' kept verbatim
+        "[artifact:payload_bin = b'AAAA']",
+        "[x:ts = t'2026-01-01T00:00:00Z' AND x:pat = 'a']",
+        "[x:path = 'unterminated]",
+        "",
+    ]
+    for pattern in patterns:
+        obj = {"type": "indicator", "pattern_type": "stix", "pattern": pattern}
+        shape = dv._pattern_shape(obj)
+        assert shape is not None
+        expected = dv._LITERAL.sub(lambda m: m.group(0) if m.group(1) else "''", pattern)
+        assert shape[0] == expected, pattern
+
+
+def test_reference_memo_never_vouches_for_a_bad_reference() -> None:
+    from distillguard.stix import _schema
+
+    good = random_id("identity")
+    ok = {**indicator(60), "created_by_ref": good}
+    assert validate_stix(ok).valid and good in _schema._GOOD_REFS  # now memoised
+    for bad in (good.upper(), good + "\n", good[:-1], "identity--x"):
+        assert not validate_stix({**indicator(61), "created_by_ref": bad}).valid, bad
+
+    class Odd(str):  # a str subclass may hash/compare differently: never memoised
+        pass
+
+    assert _schema._is_ref(Odd(good))
+    assert not any(type(k) is not str for k in _schema._GOOD_REFS)
+
+
+def test_timestamp_memo_eligibility_follows_embedded_observables() -> None:
+    """observed-data's eligibility also reads ``objects``: never cached across objects."""
+    from distillguard.stix import validation as dv
+
+    plain = {
+        "type": "observed-data", "spec_version": "2.1", "id": random_id("observed-data"),
+        "created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z",
+        "first_observed": "2026-01-01T00:00:00Z", "last_observed": "2026-01-01T00:00:00Z",
+        "number_observed": 1, "object_refs": [random_id("ipv4-addr")],
+    }
+    embedded = {k: v for k, v in plain.items() if k != "object_refs"}
+    embedded["objects"] = {"0": {"type": "ipv4-addr", "value": "1.2.3.4"}}
+    for _ in range(2):  # either order, twice
+        assert dv._timestamp_key(plain) is not None
+        assert dv._timestamp_key(embedded) is None
