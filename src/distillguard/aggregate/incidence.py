@@ -132,10 +132,16 @@ def _derived_rows(rows: pl.LazyFrame, kind: str, entity: pl.Expr) -> pl.LazyFram
 
     ``ip_block`` of an event is a function of its ``client_ip``, so summing the per-(account,
     ip) counts per (account, block) gives the same rows as a second pass over the events,
-    at the cost of one pass over the (account, ip) pairs instead of every event.
+    at the cost of one pass over the (account, ip) pairs instead of every event. The
+    function itself runs once per distinct entity and is joined back: ``ip_block_expr``'s
+    list operations on every (account, ip) pair cost more than the rest of the incidence
+    at 1M events (0.8 CPU-s on 261k pairs, 0.1 on their 30k distinct IPs).
     """
+    derived = (rows.select(pl.col("entity").unique())
+               .with_columns(entity.cast(pl.String()).alias("_derived")))
     return (
-        rows.select("account_id", entity.cast(pl.String()).alias("entity"), "n")
+        rows.join(derived, on="entity", how="left")
+        .select("account_id", pl.col("_derived").alias("entity"), "n")
         .filter(pl.col("entity").is_not_null() & (pl.col("entity") != ""))
         .group_by("account_id", "entity")
         .agg(pl.col("n").sum().cast(pl.Int64()))
@@ -212,14 +218,30 @@ def build_incidence(
         # semi-joining every event
         # one row per active minute per account (~one per event): the bottom-k sample is
         # taken here already, so the union below ranks ~16 lockstep rows per account
-        # instead of every minute (same sample: bottom-k of a part is bottom-k of the union)
+        # instead of every minute (same sample: bottom-k of a part is bottom-k of the union).
+        # The entity string and its sampling hash are functions of the minute alone, so
+        # they are computed once per distinct minute (tens of thousands) and joined onto
+        # the (account, minute) rows (millions), which stay integers until sampled.
         k_ls = max(1, int(cfg.max_entities_per_kind))
-        parts.append(
-            _event_rows(ev, "lockstep", bucket)
+        minutes = (
+            ev.select("account_id", bucket.alias("_b"))
+            .filter(pl.col("_b").is_not_null())
+            .group_by("account_id", "_b")
+            .agg(pl.len().cast(pl.Int64()).alias("n"))
             .join(busy, on="account_id", how="semi")
-            .filter(
-                pl.col("entity").hash(seed=11).rank("ordinal").over("account_id") <= k_ls
-            )
+            .collect()  # read twice below: its distinct minutes and the join onto them
+            .lazy()
+        )
+        labels = (
+            minutes.select(pl.col("_b").unique())
+            .with_columns(pl.col("_b").cast(pl.String()).alias("entity"))
+            .with_columns(pl.col("entity").hash(seed=11).alias("_h"))
+        )
+        parts.append(
+            minutes.join(labels, on="_b", how="left")
+            .filter(pl.col("entity") != "")
+            .filter(pl.col("_h").rank("ordinal").over("account_id") <= k_ls)
+            .select("account_id", "entity", "n", pl.lit("lockstep").alias("kind"))
         )
 
     if accounts is not None and accounts.height:
