@@ -300,14 +300,18 @@ def run_scan(
     t["ingest"] = time.perf_counter() - t1 - t["enrich"]
 
     t2 = time.perf_counter()
-    ev_lazy, families = resolve_templates(narrow.lazy(), template_config)
-    events = ev_lazy.collect()
+    # families count distinct accounts per skeleton: on the coded ids that hashes 4-byte
+    # codes instead of every id string (same counts); ``events`` keeps the String ids
+    coded = _coded_ids(narrow)
+    ev_lazy, families = resolve_templates(coded.lazy(), template_config)
+    coded = ev_lazy.collect()
+    events = narrow.with_columns(coded.get_column("template_id"))
+    del narrow
     t["templates"] = time.perf_counter() - t2
     # The score-independent half of linking (incidence, graph) runs now; Leiden, which is
     # single-threaded and holds the GIL, then runs in a child process on big graphs while
     # features and scoring use this one: the two overlap on two cores.
     t_p = time.perf_counter()
-    coded = _coded_ids(events)
     prepared = prepare_links(coded, accounts, config=_graph_config(graph_config))
     prepared.spill()  # out of memory while features run: the scan's peak is there
     t["link_prepare"] = time.perf_counter() - t_p
