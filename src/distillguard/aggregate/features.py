@@ -79,12 +79,24 @@ def shared_prompt_accounts(ev: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def account_templates(ev: pl.LazyFrame) -> pl.LazyFrame:
+    """Requests per (account, template family): ``account_id, template_id, n``.
+
+    The template features, the per-family intent and freshness shares all start from this
+    table; :func:`account_features` builds it once and hands it to each of them.
+    """
+    return (ev.filter(pl.col("template_id").is_not_null())
+            .group_by("account_id", "template_id").agg(pl.len().alias("n")))
+
+
 def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame,
-                       shared_prompts: pl.LazyFrame | None = None) -> pl.LazyFrame:
+                       shared_prompts: pl.LazyFrame | None = None,
+                       per_template: pl.LazyFrame | None = None) -> pl.LazyFrame:
     """Volume, timing, tokens, templates, automation per account (one group-by pass).
 
     ``shared_prompts``: :func:`shared_prompt_accounts` over the whole dataset when ``ev``
-    holds only some accounts (default: computed from ``ev``).
+    holds only some accounts (default: computed from ``ev``). ``per_template``:
+    :func:`account_templates` of ``ev`` if the caller has it (default: computed).
     """
     # per distinct UA, the two flags the shares need: joined onto every event as booleans
     # rather than as the ua_class string (16 B a row at 16M events)
@@ -100,14 +112,13 @@ def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame,
         shared_prompts = shared_prompt_accounts(ev)
     x = (
         ev.join(uas, on="user_agent", how="left")
-        .join(fam, on="template_id", how="left")
         .join(shared_prompts, on="prompt_hash", how="left")
         .with_columns(pl.col("ts").dt.hour().alias("hour"))
     )
     # inter-arrival gaps sorted within each account's group: sorting the whole event frame
     # by (account, ts) first was the largest allocation of the stage at 16M events
     gap_s = pl.col("ts").sort().diff().dt.total_milliseconds() / 1000.0
-    base = x.group_by("account_id").agg(
+    first = [
         pl.len().alias("n_events"),
         pl.col("ts").min().alias("first_ts"),
         pl.col("ts").max().alias("last_ts"),
@@ -135,14 +146,34 @@ def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame,
         pl.col("system_prompt_hash").is_not_null().mean().alias("system_prompt_share"),
         (pl.col("n_tools").fill_null(0) > 0).mean().alias("tools_share"),
         pl.col("template_id").is_not_null().mean().alias("templated_share"),
-        pl.col("template_id").drop_nulls().n_unique().alias("n_templates"),
-        (pl.col("template_id").drop_nulls().value_counts(sort=True).first()
-         .struct.field("count") / pl.len()).alias("top_template_share"),
-        pl.col("template_id").drop_nulls().mode().min().alias("top_template"),  # ties: smallest id
-        (pl.col("fam_accounts").fill_null(0) >= 5).mean().alias("wide_family_share"),
-        pl.col("fam_accounts").max().fill_null(0).alias("max_family_accounts"),
-        gap_s.mean().alias("gap_mean_s"),
-        gap_s.std().alias("gap_std_s"),
+    ]
+    gaps = [gap_s.mean().alias("gap_mean_s"), gap_s.std().alias("gap_std_s")]
+    # the family features (distinct families, top family's share and id, ties: smallest
+    # id; requests in wide families, widest family) from the (account, family) counts:
+    # value_counts / mode / n_unique over every event's template_id and a join of the
+    # families onto every event were a fifth of this stage's cost; same counts
+    if per_template is None:
+        per_template = account_templates(ev)
+    top = per_template.join(fam, on="template_id", how="left").group_by("account_id").agg(
+        pl.len().alias("_n_templates"),
+        pl.col("n").max().alias("_top_n"),
+        pl.col("template_id").filter(pl.col("n") == pl.col("n").max()).min()
+        .alias("top_template"),
+        pl.col("n").filter(pl.col("fam_accounts").fill_null(0) >= 5).sum().alias("_wide_n"),
+        pl.col("fam_accounts").max().alias("_max_fam"),
+    )
+    base = (
+        x.group_by("account_id").agg(*first, *gaps)
+        .join(top, on="account_id", how="left")
+        .select(
+            "account_id", *[e.meta.output_name() for e in first],
+            pl.col("_n_templates").fill_null(0).alias("n_templates"),
+            (pl.col("_top_n") / pl.col("n_events")).alias("top_template_share"),
+            "top_template",
+            (pl.col("_wide_n").fill_null(0) / pl.col("n_events")).alias("wide_family_share"),
+            pl.col("_max_fam").fill_null(0).alias("max_family_accounts"),
+            *[e.meta.output_name() for e in gaps],
+        )
     )
     hours = (
         x.group_by("account_id", "hour").agg(pl.len().alias("c"))
@@ -267,7 +298,9 @@ def family_intents(families: pl.DataFrame, rows: pl.DataFrame, min_rows: int = 3
 
 
 def family_content(ev: pl.LazyFrame, families: pl.DataFrame, rows: pl.DataFrame,
-                   min_rows: int = 3, fam_intent: pl.DataFrame | None = None) -> pl.LazyFrame:
+                   min_rows: int = 3, fam_intent: pl.DataFrame | None = None,
+                   per_template: pl.LazyFrame | None = None,
+                   totals: pl.LazyFrame | None = None) -> pl.LazyFrame:
     """Intent shares pooled per template family, spread back over each account's traffic.
 
     A template's intent is a property of its fixed text, so the classified sample rows of
@@ -276,6 +309,8 @@ def family_content(ev: pl.LazyFrame, families: pl.DataFrame, rows: pl.DataFrame,
     sampled prompts mostly carry that intent (weighted by the family's intent share).
     ``fam_intent``: :func:`family_intents` of the whole dataset's sample when ``ev`` and
     ``rows`` hold only some accounts (default: computed from ``rows``).
+    ``per_template``, ``totals``: :func:`account_templates` of ``ev`` and its requests per
+    account (``account_id, _n``) if the caller has them (default: computed from ``ev``).
     """
     cols = [f"{k}_family_share" for k in INTENTS]
     if families.height == 0 or (rows.height == 0 if fam_intent is None
@@ -285,25 +320,26 @@ def family_content(ev: pl.LazyFrame, families: pl.DataFrame, rows: pl.DataFrame,
     if fam_intent is None:
         fam_intent = family_intents(families, rows, min_rows)
     per = (
-        ev.filter(pl.col("template_id").is_not_null())
-        .group_by("account_id", "template_id").agg(pl.len().alias("n"))
+        (account_templates(ev) if per_template is None else per_template)
         .join(fam_intent.lazy(), on="template_id", how="inner")
         .group_by("account_id")
         .agg(*[(pl.col(f"f_{k}") * pl.col("n")).sum().alias(f"_{k}") for k in INTENTS])
     )
-    totals = ev.group_by("account_id").agg(pl.len().alias("_n"))
+    if totals is None:
+        totals = _totals(ev)
     return per.join(totals, on="account_id", how="left").select(
         "account_id", *[(pl.col(f"_{k}") / pl.col("_n")).alias(f"{k}_family_share")
                         for k in INTENTS])
 
 
 def family_freshness(ev: pl.LazyFrame, ages: pl.LazyFrame, fresh_hours: float = 30 * 24.0,
-                     min_accounts: int = 5) -> pl.LazyFrame:
+                     min_accounts: int = 5, per_template: pl.LazyFrame | None = None,
+                     ) -> pl.LazyFrame:
     """Per template family with ``min_accounts`` or more accounts: ``fam_n_accounts`` and
     ``fam_fresh``, the share of them under ``fresh_hours`` old at first use. A group-by on
-    ``template_id`` (``ages``: every account's ``age_at_first_use_h``)."""
-    per = (ev.filter(pl.col("template_id").is_not_null())
-           .group_by("account_id", "template_id").agg(pl.len().alias("n"))
+    ``template_id`` (``ages``: every account's ``age_at_first_use_h``; ``per_template``:
+    :func:`account_templates` of ``ev`` if the caller has it)."""
+    per = ((account_templates(ev) if per_template is None else per_template)
            .join(ages, on="account_id", how="left"))
     return (per.group_by("template_id")
             .agg(pl.len().alias("fam_n_accounts"),
@@ -322,7 +358,9 @@ def ages_at_first_use(first_ts: pl.LazyFrame, facts: pl.LazyFrame) -> pl.LazyFra
 
 def fresh_family_share(ev: pl.LazyFrame, families: pl.DataFrame, ages: pl.LazyFrame,
                        fresh_hours: float = 30 * 24.0, min_accounts: int = 5,
-                       fam: pl.LazyFrame | None = None) -> pl.LazyFrame:
+                       fam: pl.LazyFrame | None = None,
+                       per_template: pl.LazyFrame | None = None,
+                       totals: pl.LazyFrame | None = None) -> pl.LazyFrame:
     """Share of each account's requests in wide families whose *users are mostly fresh*.
 
     A public problem template is used by a normal cross-section of the customer base; a
@@ -331,20 +369,27 @@ def fresh_family_share(ev: pl.LazyFrame, families: pl.DataFrame, ages: pl.LazyFr
     accounts that were under ``fresh_hours`` old at first use; per account: requests in
     families with at least ``min_accounts`` accounts, weighted by that share.
     ``fam``: :func:`family_freshness` of the whole dataset when ``ev`` holds only some
-    accounts (default: computed from ``ev`` and ``ages``).
+    accounts (default: computed from ``ev`` and ``ages``). ``per_template``, ``totals``: as
+    in :func:`family_content`.
     """
     if families.height == 0:
         return pl.LazyFrame(schema={"account_id": pl.String(),
                                     "fresh_wide_family_share": pl.Float64()})
+    if per_template is None:
+        per_template = account_templates(ev)
     if fam is None:
-        fam = family_freshness(ev, ages, fresh_hours, min_accounts)
-    per = (ev.filter(pl.col("template_id").is_not_null())
-           .group_by("account_id", "template_id").agg(pl.len().alias("n")))
-    totals = ev.group_by("account_id").agg(pl.len().alias("_n"))
-    return (per.join(fam, on="template_id", how="inner")
+        fam = family_freshness(ev, ages, fresh_hours, min_accounts, per_template)
+    if totals is None:
+        totals = _totals(ev)
+    return (per_template.join(fam, on="template_id", how="inner")
             .group_by("account_id").agg((pl.col("n") * pl.col("fam_fresh")).sum().alias("_w"))
             .join(totals, on="account_id", how="left")
             .select("account_id", (pl.col("_w") / pl.col("_n")).alias("fresh_wide_family_share")))
+
+
+def _totals(ev: pl.LazyFrame) -> pl.LazyFrame:
+    """Requests per account: ``account_id, _n``."""
+    return ev.group_by("account_id").agg(pl.len().alias("_n"))
 
 
 def _str_ids(df: pl.DataFrame) -> pl.DataFrame:
@@ -387,16 +432,21 @@ def account_features(
     # holding its joined / grouped copy of the event columns at once (the stage's peak).
     # ``ev.account_id`` may be Categorical (the scan casts it once: every group-by below
     # then hashes 4-byte codes, not 16M id strings); per-account results go back to String.
-    beh = _str_ids(behaviour_features(
-        ev, families, None if shared is None else shared.shared_prompts.lazy()
-    ).collect()).lazy()
+    # (account, family) request counts, read by four features below: one group-by
+    per_tpl = account_templates(ev).collect().lazy()
+    beh_coded = behaviour_features(
+        ev, families, None if shared is None else shared.shared_prompts.lazy(), per_tpl
+    ).collect()
+    totals = beh_coded.lazy().select("account_id", pl.col("n_events").alias("_n"))
+    beh = _str_ids(beh_coded).lazy()
     rel = _str_ids(release_features(ev, releases).collect()).lazy()
     if shared is None:
         content, rows = content_features(sample)
     else:
         content, rows = shared.content, shared.rows
     fam_content = _str_ids(family_content(
-        ev, families, rows, fam_intent=None if shared is None else shared.fam_intent
+        ev, families, rows, fam_intent=None if shared is None else shared.fam_intent,
+        per_template=per_tpl, totals=totals,
     ).collect()).lazy()
     facts = account_facts(accounts)
     ids = pl.concat(
@@ -406,7 +456,8 @@ def account_features(
     ev_id_type = ev.collect_schema()["account_id"]
     ages = ages_at_first_use(beh, facts).with_columns(pl.col("account_id").cast(ev_id_type))
     fresh_fam = _str_ids(fresh_family_share(
-        ev, families, ages, fam=None if shared is None else shared.fam_fresh.lazy()
+        ev, families, ages, fam=None if shared is None else shared.fam_fresh.lazy(),
+        per_template=per_tpl, totals=totals,
     ).collect()).lazy()
     feats = (
         ids.join(facts, on="account_id", how="left")
