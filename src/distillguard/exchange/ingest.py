@@ -14,8 +14,9 @@ the posting member as the object's publisher either way.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -27,6 +28,7 @@ from distillguard.stix.extension import extension_body
 from distillguard.stix.validation import validate_stix
 
 _MAX_MESSAGE = 1000
+_NO_EXTENSION: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,9 @@ def prepare(
         version = norm_ts(stamp) if isinstance(stamp, str) else None
         valid_until = obj.get("valid_until")
         tlp, recipients = marking_of(obj)
-        ext = extension_body(obj)
+        # (extension_body of an object without "extensions" is empty; skipping the call
+        # skips its isinstance(None, Mapping) ABC check, ~0.5 us per object)
+        ext = extension_body(obj) if "extensions" in obj else _NO_EXTENSION
         is_sighting = obj["type"] == "sighting" and isinstance(obj.get("sighting_of_ref"), str)
         count = obj.get("count", 1) if is_sighting else 0
         good.append(
