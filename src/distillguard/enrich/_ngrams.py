@@ -72,14 +72,22 @@ def linear_scores(
 
     The chunk's sparse count matrix times the dense weights is one C-level product
     (scipy); gathering ``coef[:, f]`` per occurrence and one ``bincount`` per model was
-    ~3x slower and held an (occurrences x models) float array per chunk.
+    ~3x slower and held an (occurrences x models) float array per chunk. The matrix is
+    built straight from CSR arrays, one entry per n-gram occurrence, rows grouped by a
+    stable argsort of the document index (two sorted runs: a linear merge); scipy's COO
+    conversion sorted every row's columns and summed repeats first, which cost more than
+    the product itself and only changes the order of the additions (last-bit float
+    differences, 2e-14 on the 1M-event sample).
     """
     out = np.empty((len(texts), coef.shape[0]), dtype=np.float64)
     w = np.ascontiguousarray(coef.T)  # (features, models)
     for lo in range(0, len(texts), _CHUNK_DOCS):
         chunk = texts[lo : lo + _CHUNK_DOCS]
         d, f = ngram_hashes(chunk)
-        counts = np.bincount(d, minlength=len(chunk)).astype(np.float64)
-        x = sparse.csr_matrix((np.ones(len(d)), (d, f)), shape=(len(chunk), N_FEATURES))
-        out[lo : lo + len(chunk)] = (x @ w) / np.sqrt(np.maximum(counts, 1.0))[:, None]
+        counts = np.bincount(d, minlength=len(chunk))
+        indptr = np.concatenate(([0], np.cumsum(counts)))
+        x = sparse.csr_matrix((np.ones(len(d)), f[np.argsort(d, kind="stable")], indptr),
+                              shape=(len(chunk), N_FEATURES))
+        norm = np.sqrt(np.maximum(counts.astype(np.float64), 1.0))
+        out[lo : lo + len(chunk)] = (x @ w) / norm[:, None]
     return out + intercept[None, :]
