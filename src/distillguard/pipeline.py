@@ -23,7 +23,7 @@ from distillguard.aggregate.features import account_features, reduce_sample
 from distillguard.aggregate.templates import TemplateConfig, resolve_templates
 from distillguard.enrich import INPUT_COLUMNS, SkeletonCache, enrich_frame
 from distillguard.graph import GraphConfig, LinkResult, link_accounts, summarize_campaigns
-from distillguard.graph.link import PreparedLinks, prepare_links
+from distillguard.graph.link import ANCHOR_SCORE, PreparedLinks, prepare_links
 from distillguard.ingest import ValidationReport, iter_event_batches, open_dataset, read_table
 from distillguard.ingest._sources import prefetch
 from distillguard.scoring import Calibration, reasons, score_accounts
@@ -171,8 +171,14 @@ def _coded_ids(events: pl.DataFrame) -> pl.DataFrame:
     return events.with_columns(pl.col(cols).cast(pl.Categorical())) if cols else events
 
 
-def _graph_config(graph_config: GraphConfig | None) -> GraphConfig:
-    return graph_config or GraphConfig(flag_threshold=PART1_FLAG_SCORE)
+def _graph_config(graph_config: GraphConfig | None, tail_ratio: float = 1.0) -> GraphConfig:
+    """The caller's config, or the default: flag at part 1's operating point, and when
+    part 1's flag is the stricter right-skewed one (``tail_ratio`` > 1) members just under
+    it still anchor their group (``ANCHOR_SCORE``): the two were chosen together."""
+    if graph_config is not None:
+        return graph_config
+    return GraphConfig(flag_threshold=PART1_FLAG_SCORE,
+                       anchor_score=ANCHOR_SCORE if tail_ratio > 1.0 else None)
 
 
 def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFrame,
@@ -180,7 +186,7 @@ def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFram
                graph_config: GraphConfig | None = None,
                incidence: pl.DataFrame | None = None,
                campaign_events: Callable[[list[str]], pl.DataFrame] | None = None,
-               prepared: PreparedLinks | None = None,
+               prepared: PreparedLinks | None = None, tail_ratio: float = 1.0,
                ) -> tuple[pl.DataFrame, list[dict[str, Any]], LinkResult]:
     """THE graph seam: account linking after part-1 scoring.
 
@@ -206,8 +212,10 @@ def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFram
 
     ``prepared``: :func:`~distillguard.graph.link.prepare_links` of the same events,
     accounts and config, started before scoring so Leiden overlaps it (see ``run_scan``).
+    ``tail_ratio``: part 1's (``Calibration.tail_ratio``); above 1 the default config lets
+    members just under the stricter flag anchor their group (``_graph_config``).
     """
-    cfg = _graph_config(graph_config)
+    cfg = _graph_config(graph_config, tail_ratio)
     res = link_accounts(events, accounts, scored.select("account_id", "score", "flagged"),
                         config=cfg, watchlist=watchlist, incidence=incidence,
                         prepared=prepared)
@@ -312,7 +320,7 @@ def run_scan(
     # single-threaded and holds the GIL, then runs in a child process on big graphs while
     # features and scoring use this one: the two overlap on two cores.
     t_p = time.perf_counter()
-    prepared = prepare_links(coded, accounts, config=_graph_config(graph_config))
+    prepared = prepare_links(coded, accounts, config=_graph_config(graph_config, cfg.tail_ratio))
     prepared.spill()  # out of memory while features run: the scan's peak is there
     t["link_prepare"] = time.perf_counter() - t_p
     t3 = time.perf_counter()
@@ -361,7 +369,7 @@ def finish_scan(features: pl.DataFrame, samples: pl.DataFrame, events: pl.DataFr
         events, accounts, merged, releases,
         watchlist=Path(watchlist) if watchlist is not None else None, graph_config=graph_config,
         incidence=incidence, campaign_events=_fetch if campaign_events is not None else None,
-        prepared=prepared)
+        prepared=prepared, tail_ratio=cal.tail_ratio)
     del prepared
     if fetched:
         events = fetched[-1]

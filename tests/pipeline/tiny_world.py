@@ -92,7 +92,9 @@ def build_tiny_world(seed: int = 0, *, proxy_pool: bool = False
                        "actor": "op-x" if campaign else None, "persona": persona})
 
     browser = "Mozilla/5.0 (Macintosh) AppleWebKit/605.1.15 Safari/605.1.15"
-    for i in range(60):
+    # enough ordinary customers that the operation's template is a minority's (< 20% of
+    # accounts, the graph's cap for "too common to tie anyone"), as on any real provider
+    for i in range(140):
         aid = f"human-{i:03d}"
         account(aid, START - dt.timedelta(days=int(rng.integers(30, 400))), "free", "benign", "casual")
         chat = CHAT + [f"question {j} about my garden, roses variety {rng.integers(99)}" for j in range(3)]

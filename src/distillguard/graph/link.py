@@ -17,6 +17,10 @@ from distillguard.graph.build import BEHAVIOUR_KINDS, AccountGraph, build_graph
 from distillguard.graph.cluster import DenseBlock, LeidenJob, dense_blocks, start_leiden
 from distillguard.graph.propagate import PropagationResult, propagate_scores
 
+#: Anchor level used with a stricter part-1 flag (round 3: measured with tail_ratio 1.12
+#: on eight simulated worlds, two held back; see docs/detection.md).
+ANCHOR_SCORE = 0.3
+
 
 @dataclass(frozen=True)
 class GraphConfig:
@@ -26,6 +30,14 @@ class GraphConfig:
     propagation. None = the lowest score among the part-1 ``flagged`` accounts (so linking
     adds accounts at part 1's own operating point), 0.5 if part 1 flagged none.
     ``min_cluster_size``: smaller Leiden communities get no ``cluster_id``.
+    ``anchor_score``: part-1 score from which a member is evidence for its group when that
+    is below the flag (``propagate_scores``); None = anchors are the flagged members. It
+    goes with a stricter part-1 flag (``scoring.tail_ratio`` > 1): ``run_scan`` sets it to
+    ``ANCHOR_SCORE`` then (docs/detection.md, "Round 3").
+    ``resolution``: Leiden's. Round 3 measured 1.0 on its eight simulated worlds (a small
+    campaign buying from the same resellers as a big one gets its own cluster: purity 1.0
+    everywhere), but on the graph tests' synthetic worlds 1.0 splits one campaign into 8
+    clusters and drops its low-and-slow recall 0.9 -> 0.7; kept at 0.5.
     ``propagate_blocks``: let Fraudar-style dense blocks lend evidence too (the camouflage-
     resistant view: a fleet that Leiden split or merged with honest traffic still lends).
     ``anchor_weighting``: how much a shared behaviour entity counts: ``"purity"`` (share of
@@ -57,6 +69,7 @@ class GraphConfig:
     purity_prior: float = 5.0
     flag_threshold: float | None = None
     min_cluster_size: int = 2
+    anchor_score: float | None = None
 
     def validate(self) -> None:
         if not 0.0 < self.evidence_quantile <= 1.0:
@@ -352,6 +365,7 @@ def link_accounts(
         tie_power=cfg.tie_power,
         tie_kinds=cfg.tie_kinds,
         purity_prior=cfg.purity_prior,
+        anchor_score=cfg.anchor_score,
     )
     flagged = own_flag | (prop.score >= thr)
     clusters, cid_of = _make_clusters(graph, inc, groups, block_of, prop, flagged, cfg)
