@@ -199,24 +199,33 @@ def release_features(ev: pl.LazyFrame, releases: pl.DataFrame) -> pl.LazyFrame:
                                  "pivot_hours": pl.Float64(), "pivot_model": pl.String()})
     if releases.height == 0:
         return empty
-    # one group-by per release with the release as literals (releases are a handful): a
-    # cross join of events x releases materialised every event once per release
-    parts = []
-    for rel_model, released_at in releases.select("model", "released_at").iter_rows():
+    # one group-by over the events with each release's counts as literals-keyed columns
+    # (releases are a handful), then one frame per release: a cross join of events x
+    # releases materialised every event once per release, and a group-by per release
+    # read every event once per release. The model is compared as the Categorical it is
+    # (no per-event String cast).
+    aggs: list[pl.Expr] = []
+    rels = list(releases.select("model", "released_at").iter_rows())
+    for i, (rel_model, released_at) in enumerate(rels):
         t0 = pl.lit(released_at, dtype=releases.schema["released_at"])
         after = (pl.col("ts") >= t0) & (pl.col("ts") < t0 + pl.duration(hours=48))
-        new_model = pl.col("model").cast(pl.String) == pl.lit(rel_model)
-        parts.append(
-            ev.group_by("account_id")
-            .agg(
-                (pl.col("ts") < t0).sum().alias("n_before"),
-                after.sum().alias("n_after"),
-                (after & new_model).sum().alias("n_after_new"),
-                ((pl.col("ts").filter(new_model).min() - t0).dt.total_minutes() / 60.0)
-                .alias("pivot_hours"),
-            )
-            .with_columns(pl.lit(rel_model, dtype=pl.String).alias("rel_model"))
-        )
+        new_model = pl.col("model") == pl.lit(rel_model, dtype=pl.String)
+        aggs += [
+            (pl.col("ts") < t0).sum().alias(f"n_before{i}"),
+            after.sum().alias(f"n_after{i}"),
+            (after & new_model).sum().alias(f"n_after_new{i}"),
+            ((pl.col("ts").filter(new_model).min() - t0).dt.total_minutes() / 60.0)
+            .alias(f"pivot_hours{i}"),
+        ]
+    wide = ev.group_by("account_id").agg(aggs).collect().lazy()
+    parts = [
+        wide.select(
+            "account_id",
+            *[pl.col(f"{c}{i}").alias(c)
+              for c in ("n_before", "n_after", "n_after_new", "pivot_hours")],
+        ).with_columns(pl.lit(rel_model, dtype=pl.String).alias("rel_model"))
+        for i, (rel_model, _) in enumerate(rels)
+    ]
     per = (
         pl.concat(parts)
         .filter((pl.col("n_before") > 0) & (pl.col("n_after") > 0))
