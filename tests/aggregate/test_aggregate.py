@@ -58,3 +58,39 @@ def test_account_features_templates_volume_and_every_account() -> None:
     assert f["idle"]["n_events"] == 0
     assert f["op0"]["automation_ua_share"] == 1.0
     assert rows_cls.height > 0
+
+
+def test_template_features_from_family_counts() -> None:
+    """Distinct families, top family (ties: smallest id) and its share, wide-family share
+    and widest family, per account, as defined over the account's events."""
+    from distillguard.aggregate.features import behaviour_features
+
+    # a: families 7 x2, 5 x2, 9 x1 and one untemplated event; b: none; c: family 9 x3
+    tpl = [7, 7, 5, 5, 9, None, None, 9, 9, 9]
+    acc = ["a"] * 6 + ["b"] + ["c"] * 3
+    ev = pl.DataFrame({
+        "account_id": acc,
+        "ts": [T0 + dt.timedelta(minutes=i) for i in range(len(acc))],
+        "model": ["m"] * len(acc), "user_agent": ["curl/8"] * len(acc),
+        "client_ip": ["1.2.3.4"] * len(acc), "prompt_hash": list(range(len(acc))),
+        "template_id": tpl, "input_tokens": [1] * len(acc), "output_tokens": [1] * len(acc),
+        "max_tokens": [None] * len(acc), "temperature": [None] * len(acc),
+        "status": [200] * len(acc), "prompt_chars": [5] * len(acc),
+        "system_prompt_hash": [None] * len(acc), "n_tools": [0] * len(acc),
+    }, schema_overrides={"template_id": pl.UInt64, "prompt_hash": pl.UInt64,
+                         "system_prompt_hash": pl.UInt64, "max_tokens": pl.Int64,
+                         "temperature": pl.Float64, "model": pl.Categorical,
+                         "user_agent": pl.Categorical})
+    families = pl.DataFrame({"template_id": [5, 7, 9], "n_accounts": [6, 2, 5]},
+                            schema={"template_id": pl.UInt64, "n_accounts": pl.UInt32})
+    f = {r["account_id"]: r for r in
+         behaviour_features(ev.lazy(), families).collect().iter_rows(named=True)}
+    assert (f["a"]["n_templates"], f["a"]["top_template"]) == (3, 5)
+    assert f["a"]["top_template_share"] == 2 / 6
+    assert f["a"]["wide_family_share"] == 3 / 6  # families 5 and 9 have >= 5 accounts
+    assert f["a"]["max_family_accounts"] == 6
+    assert (f["b"]["n_templates"], f["b"]["top_template"]) == (0, None)
+    assert f["b"]["top_template_share"] is None
+    assert (f["b"]["wide_family_share"], f["b"]["max_family_accounts"]) == (0.0, 0)
+    assert (f["c"]["n_templates"], f["c"]["top_template"], f["c"]["top_template_share"]) \
+        == (1, 9, 1.0)
