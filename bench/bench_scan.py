@@ -96,6 +96,9 @@ def compare(before: str, after: str) -> bool:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    if args[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        sys.exit(0)
     if args[:1] == ["--compare"]:
         sys.exit(0 if compare(args[1], args[2]) else 1)
     keep = None
