@@ -29,6 +29,27 @@ def test_spark_engine_matches_local(spark: Any, tiny_world: Path, tiny_scan: Any
     _parquet_world_equals_local(spark, tiny_world, tiny_scan, tmp_path / "parquet")
     _jsonl_with_bad_rows_counts_and_scores_like_local(spark, tiny_world, tmp_path / "jsonl")
     _strict_stops_at_bad_rows(spark, tiny_world, tmp_path / "strict")
+    _part_file_directory_equals_local(spark, tiny_world, tiny_scan, tmp_path / "parts")
+
+
+def _part_file_directory_equals_local(spark: Any, tiny_world: Path, tiny_scan: Any,
+                                      tmp_path: Path) -> None:
+    """``events.parquet`` as Spark writes it (a directory of parts beside ``_SUCCESS``)."""
+    import shutil
+
+    world = tmp_path / "world"
+    shutil.copytree(tiny_world, world)
+    ev = pl.read_parquet(world / "events.parquet")
+    (world / "events.parquet").unlink()
+    (world / "events.parquet").mkdir()
+    step = -(-ev.height // 3)
+    for k in range(3):
+        ev.slice(k * step, step).write_parquet(world / "events.parquet" / f"part-{k:05d}.parquet")
+    (world / "events.parquet" / "_SUCCESS").write_bytes(b"")
+    _scan_spark(spark, world, tmp_path / "out")
+    _, local_out = tiny_scan
+    assert (tmp_path / "out" / "accounts.csv").read_bytes() == \
+        (local_out / "accounts.csv").read_bytes()
 
 
 def _parquet_world_equals_local(spark: Any, tiny_world: Path, tiny_scan: Any,

@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -71,10 +72,22 @@ def _wrap(exc: Exception, f: DataFile, what: str) -> UnreadableInputError:
 
 
 def parquet_schema(f: DataFile) -> pa.Schema:
-    try:
-        return pq.read_schema(f.path)
-    except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for corrupt files
-        raise _wrap(exc, f, "cannot read Parquet file (corrupt or not Parquet)") from exc
+    """The table's schema; for a directory every part must have the same columns."""
+    schema: pa.Schema | None = None
+    for part in f.parts:
+        try:
+            got = pq.read_schema(part)
+        except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for corrupt files
+            raise UnreadableInputError(
+                f"cannot read Parquet file (corrupt or not Parquet): {exc}", path=part) from exc
+        if schema is None:
+            schema = got
+        elif not got.equals(schema):
+            raise UnreadableInputError(
+                f"part file's columns differ from {f.parts[0].name}'s ({got.names} vs "
+                f"{schema.names}); every part of a table needs the same schema", path=part)
+    assert schema is not None  # a DataFile has at least one part (dataset._find)
+    return schema
 
 
 def _parquet_tables(pf: pq.ParquetFile, columns: list[str], batch_rows: int) -> Iterator[pa.Table]:
@@ -105,13 +118,25 @@ def _parquet_tables(pf: pq.ParquetFile, columns: list[str], batch_rows: int) -> 
 
 def iter_parquet(f: DataFile, columns: list[str], batch_rows: int,
                  progress: Progress | None = None) -> Iterator[RawChunk]:
-    """Yield raw chunks of the projected ``columns`` (all must exist in the file)."""
+    """Yield raw chunks of the projected ``columns`` (all must exist in the file); the
+    parts of a directory one after the other, row numbers counted across them."""
+    base = 0
+    for part in f.parts:
+        for table in _part_tables(part, columns, batch_rows, base):
+            yield RawChunk(parts=[(table, _locator(table, base))])
+            base += table.num_rows
+            if progress is not None:
+                progress(base)
+
+
+def _part_tables(part: Path, columns: list[str], batch_rows: int, base: int
+                 ) -> Iterator[pa.Table]:
     try:
-        pf = pq.ParquetFile(f.path)
+        pf = pq.ParquetFile(part)
         tables = _parquet_tables(pf, columns, batch_rows)
     except Exception as exc:
-        raise _wrap(exc, f, "cannot open Parquet file (corrupt or not Parquet)") from exc
-    base = 0
+        raise UnreadableInputError(
+            f"cannot open Parquet file (corrupt or not Parquet): {exc}", path=part) from exc
     while True:
         try:
             table = next(tables)
@@ -119,18 +144,20 @@ def iter_parquet(f: DataFile, columns: list[str], batch_rows: int,
             return
         except Exception as exc:
             raise UnreadableInputError(f"cannot read Parquet data (corrupt or truncated): {exc}",
-                                       path=f.path, row=base + 1) from exc
-
-        def locate(idx: np.ndarray, _t: pa.Table = table, _b: int = base) -> tuple[
-                list[int], list[int | None], list[Any]]:
-            rows = [int(i) + _b + 1 for i in idx]
-            recs = _t.take(pa.array(idx, type=pa.int64())).to_pylist() if len(idx) else []
-            return rows, [None] * len(rows), recs
-
-        yield RawChunk(parts=[(table, locate)])
+                                       path=part, row=base + 1) from exc
+        yield table
         base += table.num_rows
-        if progress is not None:
-            progress(base)
+
+
+def _locator(table: pa.Table, base: int) -> Locator:
+    """Row numbers (1-based, counted across a directory's parts) and records of ``idx``."""
+
+    def locate(idx: np.ndarray) -> tuple[list[int], list[int | None], list[Any]]:
+        rows = [int(i) + base + 1 for i in idx]
+        recs = table.take(pa.array(idx, type=pa.int64())).to_pylist() if len(idx) else []
+        return rows, [None] * len(rows), recs
+
+    return locate
 
 
 # ---------------------------------------------------------------------------- jsonl

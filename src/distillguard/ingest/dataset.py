@@ -12,18 +12,35 @@ from distillguard.ingest.schema import SUFFIXES, TABLES
 Format = Literal["parquet", "jsonl", "jsonl.gz"]
 
 
+def parquet_parts(path: Path) -> list[Path]:
+    """The data files of a Parquet table: the file itself, or for a directory (what Spark,
+    Hive and pyarrow write: ``events.parquet/part-*.parquet``, possibly in ``key=value/``
+    sub-directories) every ``*.parquet`` below it in name order, skipping the writers'
+    bookkeeping (``_SUCCESS``, ``_metadata``, ``.crc`` and other hidden files)."""
+    if not path.is_dir():
+        return [path]
+    return sorted(p for p in path.rglob("*.parquet") if p.is_file()
+                  and not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts))
+
+
 @dataclass(frozen=True)
 class DataFile:
-    """One table file: where it is and how it is encoded."""
+    """One table: where it is and how it is encoded. A Parquet table may be a directory
+    of part files (``parts``)."""
 
     table: str
     path: Path
     format: Format
 
     @property
+    def parts(self) -> list[Path]:
+        """The files holding the rows, in read order (one for a plain file)."""
+        return parquet_parts(self.path) if self.format == "parquet" else [self.path]
+
+    @property
     def size(self) -> int:
-        """Size on disk in bytes (compressed size for ``.jsonl.gz``)."""
-        return self.path.stat().st_size
+        """Size on disk in bytes (compressed size for ``.jsonl.gz``; all parts together)."""
+        return sum(p.stat().st_size for p in self.parts)
 
 
 @dataclass(frozen=True)
@@ -44,8 +61,13 @@ class Dataset:
         return f
 
 
+def _exists(path: Path) -> bool:
+    # a Parquet table may be a directory of part files (Spark's output layout)
+    return path.is_file() or (path.name.endswith(".parquet") and path.is_dir())
+
+
 def _find(root: Path, table: str) -> DataFile | None:
-    found = [root / f"{table}{s}" for s in SUFFIXES if (root / f"{table}{s}").is_file()]
+    found = [root / f"{table}{s}" for s in SUFFIXES if _exists(root / f"{table}{s}")]
     if len(found) > 1:
         # Picking one silently would hide the other from the user; make them choose.
         names = ", ".join(p.name for p in found)
@@ -58,6 +80,9 @@ def _find(root: Path, table: str) -> DataFile | None:
     fmt: Format = "parquet" if path.name.endswith(".parquet") else (
         "jsonl.gz" if path.name.endswith(".jsonl.gz") else "jsonl"
     )
+    if path.is_dir() and not parquet_parts(path):
+        raise UnreadableInputError(f"table '{table}' is a directory without .parquet part files",
+                                   path=path)
     return DataFile(table=table, path=path, format=fmt)
 
 

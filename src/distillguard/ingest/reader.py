@@ -42,7 +42,7 @@ def progress_total(f: DataFile) -> int:
     on-disk bytes for JSONL(.gz)."""
     if f.format == "parquet":
         try:
-            return int(pq.ParquetFile(f.path).metadata.num_rows)
+            return sum(int(pq.ParquetFile(p).metadata.num_rows) for p in f.parts)
         except Exception:  # unreadable: the reader itself will raise a clear error
             return 0
     return f.size

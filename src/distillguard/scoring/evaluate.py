@@ -30,7 +30,7 @@ def _read_labels(world: Path) -> pl.DataFrame:
 
         raise IngestError("no labels.* file: cannot evaluate", path=world)
     if f.format == "parquet":  # keep extra columns (persona) the canonical reader drops
-        lab = pl.read_parquet(f.path)
+        lab = pl.concat([pl.read_parquet(p) for p in f.parts], how="diagonal_relaxed")
     else:
         lab = pl.read_ndjson(f.path)
     if "persona" not in lab.columns:
