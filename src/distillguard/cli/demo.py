@@ -108,8 +108,8 @@ def demo(
         con.print(f"live path (SSE push -> store -> match -> flag): "
                   f"{story.latency_summary()}; wire: {story.wire_bodies} requests, "
                   f"{story.wire_bytes:,} bytes, leak-guard findings {story.wire_findings}; "
-                  f"sightings sent back {story.sightings} ({story.sighted_accounts} "
-                  "flagged accounts counted)")
+                  f"sightings sent back {story.sightings} (counting "
+                  f"{story.sighted_accounts} indicator-account matches)")
         if story.wire_findings:
             con.print(f"[bold red]leak check: {story.wire_findings} raw customer values "
                       "crossed the wire[/]")

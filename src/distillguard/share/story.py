@@ -56,7 +56,7 @@ class StoryResult:
     published: int
     latency_s: tuple[float, ...] = ()  # live path, publish -> flag written, per delivery
     sightings: int = 0  # sightings the labs sent back (one per indicator and checkpoint)
-    sighted_accounts: int = 0  # the accounts they counted, summed over labs
+    sighted_accounts: int = 0  # their counts summed: (indicator, flagged account) matches
 
     def latency_summary(self) -> str:
         if not self.latency_s:
@@ -88,9 +88,10 @@ class StoryResult:
                      "first flag of it; own: this lab's own scan flagged it first.")
         lines.append(f"Live path (hub SSE push -> store -> match -> flag), wall clock: "
                      f"{self.latency_summary()}.")
-        lines.append(f"Sightings sent back to the hub: {self.sightings} (counting "
-                     f"{self.sighted_accounts} flagged accounts that matched a partner's "
-                     "indicator; counts and time ranges only).")
+        lines.append(f"Sightings sent back to the hub: {self.sightings}, one per partner "
+                     f"indicator and checkpoint, their counts summing to "
+                     f"{self.sighted_accounts} (indicator, flagged account) matches; counts "
+                     "and time ranges only.")
         lines.append(f"Wire: {self.wire_bodies} requests, {self.wire_bytes:,} bytes captured, "
                      f"{self.published} objects published; leak-guard findings: "
                      f"{self.wire_findings}.")
