@@ -23,6 +23,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,10 @@ class LeidenJob:
         self.n = graph.n_accounts
         self._args = (resolution, seed, n_iterations)
         self._memb: np.ndarray | None = None
+        #: wall seconds of the partition itself (start to membership written), for the
+        #: scan's profile; None until ``result`` has it
+        self.elapsed_s: float | None = None
+        self._t0 = time.time()
         self._proc: subprocess.Popen[bytes] | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if graph.edges.height == 0:
@@ -156,13 +161,16 @@ class LeidenJob:
                 memb = np.load(out)
                 if len(memb) == self.n:
                     self._memb = memb
+                    self.elapsed_s = out.stat().st_mtime - self._t0
             if self._memb is None:
                 tail = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
                 warnings.warn(f"Leiden child process failed (exit {self._proc.returncode}: "
                               f"{tail[0]}); running in-process", RuntimeWarning, stacklevel=2)
             self._cleanup()
         if self._memb is None:
+            t = time.time()
             self._memb = _leiden_arrays(self.n, self._src, self._dst, self._w, *self._args)
+            self.elapsed_s = time.time() - t
         del self._src, self._dst, self._w
         return self._memb
 

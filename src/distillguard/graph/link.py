@@ -314,8 +314,11 @@ def link_accounts(
         eps=cfg.dense_eps,
         min_density_ratio=cfg.dense_min_density_ratio,
     )
+    timings["dense_blocks_s"] = time.perf_counter() - t2
     memb = prepared.leiden.result()
     timings["cluster_s"] = time.perf_counter() - t2
+    if prepared.leiden.elapsed_s is not None:  # Leiden's own wall time (beside the scan)
+        timings["leiden_s"] = prepared.leiden.elapsed_s
     t3 = time.perf_counter()
     n = graph.n_accounts
     sc = (
