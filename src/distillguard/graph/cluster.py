@@ -80,8 +80,9 @@ class LeidenJob:
     """A Leiden partition being computed; :meth:`result` waits for it.
 
     Why a child process for big graphs: igraph runs Leiden single-threaded and holds the
-    GIL throughout (its RNG calls back into Python), so on a 16M-event scan (~8M edges,
-    ~30 s) nothing else in the process can run. In a child process it runs beside the
+    GIL throughout (its RNG calls back into Python), so on a 16M-event scan (~8M edges;
+    ~97 s of wall time in the child beside features, ``leiden_s`` in the link timings)
+    nothing else in the process could run. In a child process it runs beside the
     scan's other work (dense blocks here; features and scoring when the scan starts the
     job early, see ``graph.link.prepare_links``), on the other core. The child gets the
     same edge arrays, weights and seed, so the partition is the one computed in-process;
