@@ -67,8 +67,8 @@ class RawChunk:
 
 
 # ---------------------------------------------------------------------------- parquet
-def _wrap(exc: Exception, f: DataFile, what: str) -> UnreadableInputError:
-    return UnreadableInputError(f"{what}: {exc}", path=f.path)
+def _wrap(exc: Exception, path: Path, what: str) -> UnreadableInputError:
+    return UnreadableInputError(f"{what}: {exc}", path=path)
 
 
 def parquet_schema(f: DataFile) -> pa.Schema:
@@ -78,8 +78,7 @@ def parquet_schema(f: DataFile) -> pa.Schema:
         try:
             got = pq.read_schema(part)
         except Exception as exc:  # pyarrow raises ArrowInvalid/OSError for corrupt files
-            raise UnreadableInputError(
-                f"cannot read Parquet file (corrupt or not Parquet): {exc}", path=part) from exc
+            raise _wrap(exc, part, "cannot read Parquet file (corrupt or not Parquet)") from exc
         if schema is None:
             schema = got
         elif not got.equals(schema):
@@ -135,8 +134,7 @@ def _part_tables(part: Path, columns: list[str], batch_rows: int, base: int
         pf = pq.ParquetFile(part)
         tables = _parquet_tables(pf, columns, batch_rows)
     except Exception as exc:
-        raise UnreadableInputError(
-            f"cannot open Parquet file (corrupt or not Parquet): {exc}", path=part) from exc
+        raise _wrap(exc, part, "cannot open Parquet file (corrupt or not Parquet)") from exc
     while True:
         try:
             table = next(tables)
@@ -391,7 +389,7 @@ def _open_stream(f: DataFile) -> tuple[Any, Any]:
         raw = pa.OSFile(str(f.path), "rb")
         return raw, raw
     except Exception as exc:
-        raise _wrap(exc, f, "cannot open file") from exc
+        raise _wrap(exc, f.path, "cannot open file") from exc
 
 
 def _check_required_keys(piece: bytes, f: DataFile, spec: Table) -> None:

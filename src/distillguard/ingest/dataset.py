@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -32,9 +33,10 @@ class DataFile:
     path: Path
     format: Format
 
-    @property
+    @cached_property
     def parts(self) -> list[Path]:
-        """The files holding the rows, in read order (one for a plain file)."""
+        """The files holding the rows, in read order (one for a plain file); a directory
+        is listed once per ``DataFile`` (schema, row count and reading share it)."""
         return parquet_parts(self.path) if self.format == "parquet" else [self.path]
 
     @property
