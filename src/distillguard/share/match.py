@@ -316,19 +316,21 @@ def match_evidence(
     keyring: KeyRing,
     identity: str | None = None,
     skeletons: pl.DataFrame | None = None,
+    cache: MatchCache | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per indicator: ``account_id, indicator_id, frac`` (share of the account's events
-    the indicator matches; 1 for account-level signals) and the live indicators."""
+    the indicator matches; 1 for account-level signals) and the live indicators.
+    ``cache``: as in :func:`match_indicators` (shared with it on the same traffic)."""
     sources, ind = match_sources(events, accounts, store, keyring=keyring, identity=identity,
-                                 skeletons=skeletons)
-    totals = _totals(events)
+                                 skeletons=skeletons, cache=cache)
+    totals = _totals(events, cache)
     ev = []
     for src in sources:
         if src.table == "accounts":
             ev.append(_own_values(accounts, src).join(src.hits, on="value").select(
                 "account_id", "indicator_id", pl.lit(1.0).alias("frac")))
             continue
-        ev.append(_value_counts(events, src).join(src.hits, on="value")
+        ev.append(_value_counts(events, src, cache).join(src.hits, on="value")
                   .group_by("account_id", "indicator_id").agg(pl.col("n").sum())
                   .join(totals, on="account_id")
                   .select("account_id", "indicator_id",

@@ -38,12 +38,15 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 
 from distillguard.share.keys import new_keyring, save_keyring
 from distillguard.share.policy import Policy
+
+if TYPE_CHECKING:
+    from distillguard.share.match import MatchCache
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     from distillguard.sensor.follower import Follower
     from distillguard.share.leakguard import LeakGuard
     from distillguard.share.localhub import local_hub
-    from distillguard.share.match import apply_boosts, match_indicators
+    from distillguard.share.match import MatchCache, apply_boosts, match_indicators
     from distillguard.share.publish import build_publication, campaign_ref, send_publication
     from distillguard.share.sketch import family_skeletons
     from distillguard.share.store import IndicatorStore
@@ -226,14 +229,15 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
                 res, acc = step[lab]
                 with node.follower.lock:
                     t_m = time.time()
+                    cache = MatchCache()  # this traffic, for the match and the sightings
                     boosts = match_indicators(res.events, acc, node.store, keyring=ring,
-                                              identity=node.identity)
+                                              identity=node.identity, cache=cache)
                     base = res.accounts.select("account_id", "score", "flagged", "reasons")
                     shared = apply_boosts(base, boosts)
                     shared.write_csv(out / lab / f"accounts-shared-day{day:g}.csv")
                     match_s = time.time() - t_m
                     sent += _report_sightings(node, res.events, acc, shared, guards[lab],
-                                              ring, col)
+                                              ring, col, cache)
                     snap = out / lab / f"indicators-day{day:g}.db"
                     snap.unlink(missing_ok=True)
                     with sqlite3.connect(snap) as dst:
@@ -266,15 +270,15 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
 
 
 def _report_sightings(node: _Lab, events: pl.DataFrame, accounts: pl.DataFrame,
-                      shared: pl.DataFrame, guard: Any, ring: Any, collection: str
-                      ) -> list[dict[str, Any]]:
+                      shared: pl.DataFrame, guard: Any, ring: Any, collection: str,
+                      cache: MatchCache) -> list[dict[str, Any]]:
     """Sightings of the partner indicators that matched this lab's flagged accounts
     (each account counted once per indicator across checkpoints: the store remembers)."""
     from distillguard.sensor.sightings import LiveSightings
     from distillguard.share.match import match_evidence
 
     hits, _ = match_evidence(events, accounts, node.store, keyring=ring,
-                             identity=node.identity)
+                             identity=node.identity, cache=cache)
     flagged = shared.filter("flagged").select("account_id")
     pairs = hits.select("indicator_id", "account_id").join(flagged, on="account_id",
                                                           how="semi")
