@@ -22,7 +22,8 @@ flow:
   company, or a class of students a few of whom part 1 flagged at borderline scores, lends
   nothing; a hydra cluster where a tenth of the accounts are loud lends fully to the rest.
 * *Anchors* are the members part 1 flagged (score >= the flag threshold). Optionally
-  (``anchor_score``, round 3, off by default) they are evidence rather than verdicts:
+  (``anchor_score``, round 3; ``run_scan`` sets 0.3 whenever part 1's ``tail_ratio`` > 1,
+  as the shipped config does) they are evidence rather than verdicts:
   members scoring at least ``anchor_score`` (e.g. 0.3: within ~0.85 null spreads of the
   flag threshold). That goes with a stricter part-1 flag (``scoring.tail_ratio`` > 1):
   a low-and-slow fleet's loudest members then sit just under the flag and still show
