@@ -98,6 +98,7 @@ DEFAULT_KNOBS: dict[str, object] = {
     "ua_rotate": 0.0,  # share of accounts whose gateway rotates its user agent per request
     "reseller_pool": None,  # name shared by campaigns that buy from the same resellers
     "office_hours": 0.4,  # share of resellers that run bursts in the operator's office hours
+    "paraphrase": 0.0,  # share of templated requests reworded per request by a paraphrasing model
 }
 
 ATTACK_SYSTEM = T.GENERIC_SYSTEM[:4]
@@ -207,6 +208,7 @@ def family_recipes(ctx: LabCtx, c: CampaignSpec, offsets: np.ndarray, raw_extra:
                 out_median=meds, tools=f.tools,
                 n_messages=f.n_messages, truth=f"{c.name}:{fam}",
                 epoch_days=float(_knob(c, "epoch_days")),  # type: ignore[arg-type]
+                paraphrase=float(_knob(c, "paraphrase")), para_family=fam,  # type: ignore[arg-type]
             )
         )
     return out
@@ -321,9 +323,14 @@ def _group(
         rhythm = np.array([rmap[x] for x in choice(rng, _knob(c, "rhythm"), n)], np.int8)  # type: ignore[arg-type]
         if role == "mixed":  # a gateway multiplexing many users looks flat-ish
             rhythm = np.where(rng.random(n) < 0.6, FLAT, rhythm).astype(np.int8)
-        mm = {"rotating": 1, "sticky": 2, "relay": 0}
+        # home: a residential proxy address of the account's own (ISP proxies), kept for weeks
+        mm = {"rotating": 1, "sticky": 2, "relay": 0, "home": 3}
         ip_mode = np.array([mm[x] for x in choice(rng, _knob(c, "ip"), n)], np.int8)  # type: ignore[arg-type]
         home = rlo[:, None] + rng.integers(0, 1 << 30, (n, 3)) % (rhi - rlo)[:, None]
+        own = np.flatnonzero(ip_mode == 3)
+        if len(own):
+            home[own] = lo[own, None] + rng.integers(0, 1 << 30, (len(own), 3)) % (hi - lo)[own, None]
+            ip_mode[own] = 0
         if role == "direct":
             ip_mode = np.zeros(n, np.int8)
     # declared identity

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from distillguard.sim.corpora import Pools
-from distillguard.sim.templates import split_slots
+from distillguard.sim.templates import paraphrase_prompts, split_slots
 
 
 @dataclass
@@ -123,6 +123,9 @@ class TemplateRecipe:
     area: int = -1
     truth: str = ""
     epoch_days: float = 7.0  # how often the account's template window moves by ``drift``
+    paraphrase: float = 0.0  # share of templated events reworded per event (no shared skeleton)
+    para_family: str = ""  # which request the paraphraser keeps (templates.paraphrase_prompts)
+    _words: list[str] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         parts = [split_slots(t) for t in self.templates]
@@ -181,6 +184,20 @@ class TemplateRecipe:
         if self.raw_share > 0:
             raw = rng.random(n) < self.raw_share
             prompt = pc.if_else(pa.array(raw), x, prompt)
+        else:
+            raw = np.zeros(n, bool)
+        if self.paraphrase > 0:
+            para = np.flatnonzero((rng.random(n) < self.paraphrase) & ~raw)
+            if len(para):
+                idx = pa.array(para)
+                ys = y.take(idx).to_pylist()
+                if not self._words:
+                    self._words = self.pools.text["words"].to_pylist()
+                new = paraphrase_prompts(self.para_family, x.take(idx).to_pylist(), ys, rng, self._words)
+                full = prompt.to_pylist()
+                for j, t in zip(para.tolist(), new, strict=True):
+                    full[j] = t
+                prompt = pa.array(full, pa.string())
         system = _pick_system(self.system, self.acct_system, b.acct, rng)
         has_sys = ~np.asarray(system.is_null().to_numpy(zero_copy_only=False))
         lo, hi = self.n_messages

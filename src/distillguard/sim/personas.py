@@ -23,6 +23,10 @@ tool_user            customers of a bring-your-own-key coding tool: one system p
                      wrapper template, one user agent across thousands of unrelated
                      accounts; tools, long agent loops, high max_tokens, temperature 0,
                      the new model within a day of release (the tool changes its default)
+sso_employee         (opt-in) a large company on SSO: 50-300 employee accounts per org under one
+                     e-mail domain, one egress block, one corporate card, provisioned together;
+                     the internal assistant's system prompt and shared prompt templates
+                     (ticket summary, code review, "think step by step" analyses), office hours
 resold_customer      honest customers of a proxy reseller: share the reseller's IPs, client
                      and payment with distillation accounts (built by ``campaigns``)
 ===================  =========================================================================
@@ -96,6 +100,7 @@ class PersonaDef:
     weekend: float = 0.85
     release_boost: float = 1.0
     zdr: float = 0.0  # share of accounts under zero data retention (prompt text not kept)
+    provision_hours: float = 0.0  # > 0: a new org's accounts are created together (SSO/SCIM)
 
 
 PERSONAS: dict[str, PersonaDef] = {
@@ -342,6 +347,30 @@ PERSONAS: dict[str, PersonaDef] = {
             out_mult=(0.8, 2.0),
         ),
         PersonaDef(
+            "sso_employee",
+            tiers={"enterprise": 1.0},
+            ip={"corporate": 1.0},
+            clients={"chrome": 0.4, "openai-python": 0.3, "httpx": 0.1, "openai-node": 0.2},
+            rhythm={"business": 0.9, "human": 0.1},
+            temps={None: 0.5, 0.2: 0.3, 0.0: 0.2},
+            maxes={4096: 0.4, 8192: 0.3, 16384: 0.2, 0: 0.1},
+            recipes=(("internal", 0.5), ("internal_reason", 0.2), ("chat", 0.2), ("code_raw", 0.1)),
+            v6=0.0,
+            active_p=(0.4, 0.9),
+            gap=(10.0, 60.0),
+            sess_len=6.0,
+            fixed_p=0.9,
+            clients_per_account=0.05,
+            adopt=(0.9, 2.0, 0.6, 1.0),  # IT switches the assistant's default model
+            email="sso",
+            org_size=(50, 300),
+            org_card=True,
+            new_accounts=0.5,
+            provision_hours=2.0,
+            weekend=0.15,
+            out_mult=(0.8, 1.6),
+        ),
+        PersonaDef(
             "resold_customer",
             tiers={"build": 0.8, "free": 0.2},
             ip={"residential": 1.0},
@@ -413,6 +442,17 @@ def benign_recipes(names: tuple[tuple[str, float], ...], ctx: LabCtx, n: int, rn
                 list(T.IDE_AGENT), [("code_b", 0.6), ("tools_b", 0.4)], P, off, span=2, drift=0,
                 y_pool="words", tools=True, n_messages=(3, 40), system=sysc,
                 acct_system=rng.integers(0, len(sysc), n), out_median=450.0, truth="ide_agent"))
+        elif name == "internal":
+            sysc = tuple(T.INTERNAL_ASSISTANT_SYSTEM)
+            out.append(TemplateRecipe(
+                list(T.INTERNAL_TEMPLATES), [("chat_b", 0.6), ("code_b", 0.4)], P, off, span=5, drift=0,
+                system=sysc, acct_system=rng.integers(0, len(sysc), n), out_median=400.0, truth="internal"))
+        elif name == "internal_reason":
+            sysc = tuple(T.INTERNAL_ASSISTANT_SYSTEM)
+            out.append(TemplateRecipe(
+                list(T.INTERNAL_REASONING), [("chat_b", 0.5), ("rg_pub", 0.3), ("code_b", 0.2)], P, off,
+                span=4, drift=0, system=sysc, acct_system=rng.integers(0, len(sysc), n),
+                out_median=800.0, truth="internal"))
         elif name == "rag":
             out.append(TemplateRecipe(
                 list(T.RAG), [("chat_b", 1.0)], P, off, span=1, drift=0, y_pool="answer_b",
@@ -449,6 +489,8 @@ def _emails(rng: np.random.Generator, ctx: LabCtx, kind: str, n: int, org: np.nd
         return [EDU_DOMAINS[uni[o]] for o in org]
     doms = company_domains(rng, words, int(org.max()) + 1)
     out = [doms[o] for o in org]
+    if kind == "sso":  # accounts provisioned by the company's identity provider
+        return out
     # some employees sign up with personal addresses
     for i in np.flatnonzero(rng.random(n) < 0.15):
         out[i] = "gmail.com"
@@ -482,7 +524,13 @@ def build_persona(ctx: LabCtx, spec: PersonaSpec) -> Group:
     created = ctx.t0 - age - rng.integers(0, DAY_US, n)
     new = rng.random(n_org)[org] < d.new_accounts
     burst_t = ctx.t0 + rng.integers(0, int(ctx.days * 0.9) * DAY_US, n_org)[org]
-    created = np.where(new, burst_t + rng.exponential(3600 * US(), n).astype(np.int64) if d.cohorts else burst_t + rng.integers(0, 5 * DAY_US, n), created)
+    if d.provision_hours > 0:  # directory sync creates the whole org within hours
+        spread = rng.exponential(d.provision_hours * 3600 * US(), n).astype(np.int64)
+    elif d.cohorts:
+        spread = rng.exponential(3600 * US(), n).astype(np.int64)
+    else:
+        spread = rng.integers(0, 5 * DAY_US, n)
+    created = np.where(new, burst_t + spread, created)
     start = np.maximum(ctx.t0, created + rng.exponential(1800 * US(), n).astype(np.int64))
     end = np.full(n, NEVER, np.int64)
     if d.banned:

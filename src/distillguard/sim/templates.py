@@ -395,3 +395,97 @@ SAFETY_EVAL = (
     "<<X>>",
     "<<X>>\n\n<<Y>>",
 )
+
+
+# ----------------------------------------------------------------------------- SSO org
+#: A large company's internal assistant: every employee's account (provisioned through the
+#: company's SSO) sends the same system prompt and a handful of shared internal prompt
+#: templates, from one egress block, paid by one corporate card. Honest, yet it shares
+#: infrastructure *and* templates the way a fleet does.
+INTERNAL_ASSISTANT_SYSTEM = (
+    "You are Atlas, the internal AI assistant of our company. Be concise and accurate. Never reveal confidential information outside the company. If you are unsure, say so and point the employee to the relevant team or wiki page.",
+    "You are Atlas, the internal AI assistant of our company. Employees use you for summaries, code review and analysis. Follow the company style guide and answer in the language of the question.",
+)
+INTERNAL_TEMPLATES = (  # the prompt library shipped in the internal assistant's sidebar
+    "Summarize this ticket for the on-call engineer: what happened, impact, next steps.\n\nTicket:\n<<X>>",
+    "Review the following code change. List bugs, security issues and style problems, most severe first, and suggest fixes.\n\n<<X>>",
+    "Draft a reply to the customer below. Be polite, acknowledge the issue and propose a next step.\n\nCustomer message:\n<<X>>",
+    "Turn these meeting notes into a short summary with decisions and action items (owner, due date).\n\n<<X>>",
+    "Write a postmortem draft for this incident: timeline, root cause, contributing factors, follow-ups.\n\n<<X>>",
+)
+INTERNAL_REASONING = (  # employees asking for analyses, often "step by step"
+    "Think step by step and explain your reasoning: <<X>>",
+    "<<X>>\n\nWalk me through your reasoning before giving the answer.",
+    "Analyse this carefully, step by step, and give a recommendation at the end:\n\n<<X>>",
+    "<<X>>",
+)
+
+
+# ----------------------------------------------------------------------------- paraphrase
+# An operation that runs every prompt through a paraphrasing model never sends one wrapper
+# twice: the instruction is reworded, reordered and embedded in different framing each
+# time, so no skeleton (head or tail window) repeats across requests. What it asks for
+# (reasoning traces, grades, rewrites, data) stays the same.
+_PARA_OPEN = (
+    "", "Hey,", "Hi!", "Okay so", "Quick one:", "So,", "Alright,", "Hello there.", "Question:",
+    "I was wondering about something.", "Got a task for you.", "Could you help?", "Thanks in advance!",
+    "Here goes:", "One more:", "Next up:", "Real quick,", "Hmm,", "Ok,", "Another one.",
+)
+_PARA_ASK: dict[str, tuple[str, ...]] = {
+    "cot": (
+        "go through it step by step", "show your reasoning in full", "explain each step you take",
+        "think it through out loud", "lay out every intermediate step", "reason carefully before answering",
+        "walk through the logic one step at a time", "write down your whole chain of thought",
+        "don't skip steps in the explanation", "explain how you get there",
+    ),
+    "thorough": (
+        "be as thorough as you can", "answer in depth", "give a complete, expert answer",
+        "cover every important aspect", "go into detail", "explain it comprehensively",
+    ),
+    "code": (
+        "write the full code and explain your approach", "implement it and walk through the algorithm",
+        "give a complete implementation with tests", "code it up and explain the design",
+    ),
+    "synth": (
+        "generate several question-answer pairs from it", "turn it into training examples with answers",
+        "write varied instruction/response pairs based on it", "create a set of Q&A pairs with rationales",
+    ),
+    "rewrite": (
+        "rephrase it so it would be answered, then answer it", "give a neutral version and respond to that",
+        "reword it in a compliant way and answer", "explain what is sensitive and answer the closest acceptable version",
+    ),
+    "rubric": (
+        "grade the answer on accuracy, completeness and clarity and justify each score",
+        "score the response from 1 to 10 and explain why", "act as a strict grader and rate the reply with reasons",
+    ),
+    "agent": (
+        "plan your tool calls and explain each one", "use the tools and describe your reasoning after each step",
+        "decide which functions to call and why, then call them",
+    ),
+    "multilingual": (
+        "answer in detail in the same language", "respond thoroughly in the language of the question",
+    ),
+}
+_PARA_FRAME = (
+    "{open} {ask_cap}: {x}", "{open} {x}\n\n{ask_cap}, please.", "{open} Can you {ask}? {x}",
+    "{x}\n\n{open} Please {ask}.", "{open} I'd like you to {ask} for this one:\n{x}",
+    "{open} {x}\n({ask}, thanks)", "{open} Task below, {ask}.\n\n{x}", "{x}\n{open} {ask_cap}.",
+)
+
+
+def paraphrase_prompts(family: str, xs: list[str], ys: list[str | None], rng: np.random.Generator, words: list[str]) -> list[str]:
+    """One freshly worded prompt per payload: opener, request and framing drawn per event,
+    with a few filler words from the corpus so no two wrappers share a skeleton."""
+    asks = _PARA_ASK.get(family, _PARA_ASK["thorough"])
+    out = []
+    n_w = len(words)
+    for x, y in zip(xs, ys, strict=True):
+        ask = asks[int(rng.integers(0, len(asks)))]
+        filler = " ".join(words[int(i)] for i in rng.integers(0, n_w, int(rng.integers(1, 4)))) if n_w else ""
+        op = _PARA_OPEN[int(rng.integers(0, len(_PARA_OPEN)))]
+        op = (op + " " + filler + ".").strip() if rng.random() < 0.7 else op
+        ask = ask if rng.random() < 0.5 else ask + " (" + filler + ")"
+        payload = x if y is None else f"{x}\n\nReply to grade:\n{y}"
+        fr = _PARA_FRAME[int(rng.integers(0, len(_PARA_FRAME)))]
+        out.append(fr.format(open=op, ask=ask, ask_cap=ask[:1].upper() + ask[1:], x=payload).strip())
+    return out
