@@ -16,6 +16,7 @@ from distillguard.graph.attribution import Attribution
 from distillguard.graph.build import BEHAVIOUR_KINDS, AccountGraph, build_graph
 from distillguard.graph.cluster import DenseBlock, LeidenJob, dense_blocks, start_leiden
 from distillguard.graph.propagate import PropagationResult, propagate_scores
+from distillguard.graph.split import Split, split_groups
 
 #: Anchor level used with a stricter part-1 flag (round 3: measured with tail_ratio 1.12
 #: on eight simulated worlds, two held back; see docs/detection.md).
@@ -38,6 +39,12 @@ class GraphConfig:
     campaign buying from the same resellers as a big one gets its own cluster: purity 1.0
     everywhere), but on the graph tests' synthetic worlds 1.0 splits one campaign into 8
     clusters and drops its low-and-slow recall 0.9 -> 0.7; kept at 0.5.
+    ``split_mixed``: split a Leiden community whose anchors form behaviourally separate
+    groups (``graph/split.py``; issue #5: two operations behind one reseller): anchors tied
+    by shared templates only, Leiden at ``split_resolution`` proposes parts, parts are
+    merged while their normalised cross tie is >= ``split_max_cross``. The issue-5
+    alternative to a global resolution of 1.0 (docs/linking.md, "Splitting mixed
+    clusters").
     ``propagate_blocks``: let Fraudar-style dense blocks lend evidence too (the camouflage-
     resistant view: a fleet that Leiden split or merged with honest traffic still lends).
     ``anchor_weighting``: how much a shared behaviour entity counts: ``"purity"`` (share of
@@ -70,6 +77,9 @@ class GraphConfig:
     flag_threshold: float | None = None
     min_cluster_size: int = 2
     anchor_score: float | None = None
+    split_mixed: bool = True
+    split_max_cross: float = 0.15
+    split_resolution: float = 1.0
 
     def validate(self) -> None:
         if not 0.0 < self.evidence_quantile <= 1.0:
@@ -84,6 +94,8 @@ class GraphConfig:
             raise ConfigError(f"evidence_margin must be in [0, 1), got {self.evidence_margin}")
         if self.resolution <= 0:
             raise ConfigError(f"resolution must be > 0, got {self.resolution}")
+        if self.split_resolution <= 0 or self.split_max_cross <= 0:
+            raise ConfigError("split_resolution and split_max_cross must be > 0")
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,9 @@ class Cluster:
     ``evidence``: the most-shared entities per kind, with member counts.
     ``kind_strength``: share of in-cluster tie weight carried by each kind.
     ``dense_block``: True when most members also sit in a Fraudar-style dense block.
+    ``split``: set when the cluster is one part of a Leiden community that was split by
+    what its anchors send (``graph/split.py``): the community's size and the templates
+    this part's anchors use and the other parts' do not.
     """
 
     cluster_id: str
@@ -115,14 +130,17 @@ class Cluster:
     kind_strength: tuple[tuple[str, float], ...]
     dense_block: bool = False
     attribution: tuple[Attribution, ...] = ()
+    split: str = ""
 
     @property
     def size(self) -> int:
         return len(self.accounts)
 
     def describe(self, max_items: int = 6) -> str:
-        """One-line infrastructure/behaviour summary with counts."""
+        """One-line infrastructure/behaviour summary with counts (and why it was split)."""
         parts = [f"{e.kind} {e.entity} ({e.n_accounts} accts)" for e in self.evidence[:max_items]]
+        if self.split:
+            parts.append(self.split)
         return "; ".join(parts)
 
 
@@ -352,6 +370,15 @@ def link_accounts(
         thr = float(own[own_flag].min())
     else:
         thr = 0.5
+    splits: list[Split] = []
+    t_split = time.perf_counter()
+    if cfg.split_mixed:
+        level = thr if cfg.anchor_score is None else min(cfg.anchor_score, thr)
+        groups, splits = split_groups(
+            graph, inc, groups, own >= level, kinds=cfg.tie_kinds,
+            min_anchors=cfg.min_evidence_members, resolution=cfg.split_resolution,
+            max_cross=cfg.split_max_cross, seed=cfg.seed)
+    timings["split_s"] = time.perf_counter() - t_split
     prop = propagate_scores(
         graph,
         inc,
@@ -371,7 +398,8 @@ def link_accounts(
         anchor_score=cfg.anchor_score,
     )
     flagged = own_flag | (prop.score >= thr)
-    clusters, cid_of = _make_clusters(graph, inc, groups, block_of, prop, flagged, cfg)
+    notes = {p.group: sp.describe(p.group) for sp in splits for p in sp.parts}
+    clusters, cid_of = _make_clusters(graph, inc, groups, block_of, prop, flagged, cfg, notes)
     reasons = _reasons(graph, groups, cid_of, prop, own, clusters)
     acc = pl.DataFrame(
         {
@@ -408,6 +436,7 @@ def _make_clusters(
     prop: PropagationResult,
     flagged: np.ndarray,
     cfg: GraphConfig,
+    notes: dict[int, str] | None = None,
 ) -> tuple[list[Cluster], list[str | None]]:
     n = graph.n_accounts
     cid_of: list[str | None] = [None] * n
@@ -492,6 +521,7 @@ def _make_clusters(
                 evidence=tuple(evid),
                 kind_strength=ks,
                 dense_block=bool(row["in_block"] >= 0.5),
+                split=(notes or {}).get(g, ""),
             )
         )
     return clusters, cid_of
@@ -532,12 +562,15 @@ def _reasons(
     )
     text = dict(zip(per.get_column("v").to_list(), per.get_column("t").to_list(), strict=True))
     size = {c.cluster_id: c.size for c in clusters}
+    was_split = {c.cluster_id for c in clusters if c.split}
     for v in range(n):
         cid = cid_of[v]
         if cid is None:
             continue
         ties = text.get(v, "")
         s = f"cluster {cid} ({size.get(cid, 0)} accts)"
+        if cid in was_split:
+            s += " (split from its infrastructure community by templates)"
         if ties:
             s += f": shares {ties} members"
         if prop.raised_by[v] > 0 and prop.score[v] > own[v] + 1e-9:
