@@ -140,3 +140,46 @@ def test_split_is_off_switchable_and_deterministic(two_ops) -> None:  # type: ig
     assert a.equals(b)
     off = _link(two_ops, split_mixed=False)
     assert off.get_column("cluster_id").n_unique() < a.get_column("cluster_id").n_unique()
+
+
+def test_a_split_never_lowers_a_score(two_ops) -> None:  # type: ignore[no-untyped-def]
+    on = _link(two_ops).sort("account_id")
+    off = _link(two_ops, split_mixed=False).sort("account_id")
+    assert (on.get_column("score") >= off.get_column("score") - 1e-9).all()
+
+
+def test_a_small_operation_scattered_over_communities_is_gathered() -> None:
+    """The small op's anchors that infrastructure put with a second reseller's fleet (its
+    own IP pool) join the part split off from the first community: they send its
+    templates."""
+    big = [f"big-{i}" for i in range(24)]
+    small = [f"small-{i}" for i in range(6)] + ["big-0", "big-1"]
+    ev, acc, sc, lab = _world({"big": [big, big, big], "small": [small]})
+    other = [f"other-{i}" for i in range(20)]
+    ev2, acc2, sc2, lab2 = _world({"other": [other, other]}, n_resold=0, n_benign=0, seed=5)
+    acc2 = acc2.with_columns(pl.col("created_at") + dt.timedelta(days=3))
+    # three of the small op's loud accounts bought from the second reseller instead
+    moved = ["small-0-00", "small-0-01", "small-0-02"]
+    pool2 = ev2.get_column("client_ip").unique().sort().to_list()
+    ev = ev.with_columns(
+        pl.when(pl.col("account_id").is_in(moved))
+        .then(pl.lit(pool2[0])).otherwise(pl.col("client_ip")).alias("client_ip"))
+    ev2 = ev2.with_columns(pl.lit(pool2[0]).alias("client_ip"))
+    burst2 = acc2.get_column("created_at").min()
+    acc = acc.with_columns(
+        pl.when(pl.col("account_id").is_in(moved))
+        .then(pl.lit(burst2)).otherwise(pl.col("created_at")).alias("created_at"),
+        pl.when(pl.col("account_id").is_in(moved))
+        .then(pl.lit("card-880000")).otherwise(pl.col("payment_fingerprint"))
+        .alias("payment_fingerprint"))
+    acc2 = acc2.with_columns(pl.lit("card-880000").alias("payment_fingerprint"))
+    world = (pl.concat([ev, ev2]).sort("ts"), pl.concat([acc, acc2]), pl.concat([sc, sc2]),
+             pl.concat([lab, lab2]))
+    base = _link(world, split_gather=0.0)
+    d = _link(world)
+    home = d.filter(pl.col("account_id") == "small-0-05").get_column("cluster_id")[0]
+    # as built: infrastructure puts them with the second reseller's fleet, apart from home
+    assert not base.filter(pl.col("account_id").is_in(moved)).get_column("cluster_id") \
+        .is_in([home]).any()
+    assert d.filter(pl.col("account_id").is_in(moved)).get_column("cluster_id") \
+        .is_in([home]).all()

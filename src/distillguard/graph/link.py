@@ -80,6 +80,9 @@ class GraphConfig:
     split_mixed: bool = True
     split_max_cross: float = 0.15
     split_resolution: float = 1.0
+    split_gather: float = 0.1
+    split_lend_both: bool = True
+    split_gather_anchors_only: bool = True
 
     def validate(self) -> None:
         if not 0.0 < self.evidence_quantile <= 1.0:
@@ -372,12 +375,14 @@ def link_accounts(
         thr = 0.5
     splits: list[Split] = []
     t_split = time.perf_counter()
+    communities = groups
     if cfg.split_mixed:
         level = thr if cfg.anchor_score is None else min(cfg.anchor_score, thr)
         groups, splits = split_groups(
             graph, inc, groups, own >= level, kinds=cfg.tie_kinds,
             min_anchors=cfg.min_evidence_members, resolution=cfg.split_resolution,
-            max_cross=cfg.split_max_cross, seed=cfg.seed)
+            max_cross=cfg.split_max_cross, seed=cfg.seed, gather_min=cfg.split_gather,
+            gather_anchors_only=cfg.split_gather_anchors_only)
     timings["split_s"] = time.perf_counter() - t_split
     prop = propagate_scores(
         graph,
@@ -396,6 +401,7 @@ def link_accounts(
         tie_kinds=cfg.tie_kinds,
         purity_prior=cfg.purity_prior,
         anchor_score=cfg.anchor_score,
+        communities=communities if splits and cfg.split_lend_both else None,
     )
     flagged = own_flag | (prop.score >= thr)
     notes = {p.group: sp.describe(p.group) for sp in splits for p in sp.parts}
@@ -574,7 +580,8 @@ def _reasons(
         if ties:
             s += f": shares {ties} members"
         if prop.raised_by[v] > 0 and prop.score[v] > own[v] + 1e-9:
-            src_name = "cluster" if prop.raised_by[v] == 1 else "dense block"
+            src_name = {1: "cluster", 2: "dense block"}.get(
+                int(prop.raised_by[v]), "infrastructure community (before the split)")
             s += (
                 f"; score raised {own[v]:.2f}->{prop.score[v]:.2f}: own score combined with "
                 f"{src_name} evidence {prop.evidence[v]:.2f} x {prop.tie_kind[v]} tie "

@@ -70,7 +70,7 @@ class PropagationResult:
     score: np.ndarray
     evidence: np.ndarray
     tie: np.ndarray
-    raised_by: np.ndarray  # 0 = own score, 1 = cluster, 2 = dense block
+    raised_by: np.ndarray  # 0 = own score, 1 = cluster, 2 = dense block, 3 = pre-split community
     tie_kind: np.ndarray
 
 
@@ -370,6 +370,7 @@ def propagate_scores(
     combine_own: bool = True,
     min_coverage: float = 0.1,
     anchor_score: float | None = None,
+    communities: np.ndarray | None = None,
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored groups they behave like.
 
@@ -380,7 +381,9 @@ def propagate_scores(
     (``tie * min(1, coverage / min_coverage)``; ``<= 0`` switches this off).
     ``anchor_score``: part-1 score from which a member counts as an anchor (evidence for
     its group) when that is below ``anchor_threshold`` (the flag threshold); None = the
-    flag threshold (one level). See the module docstring.
+    flag threshold (one level). ``communities``: a second partition that lends too
+    (``raised_by`` 3): the Leiden communities before ``graph/split.py`` split mixed
+    ones, so a split never lowers what a member is lent. See the module docstring.
     """
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
     level = anchor_threshold if anchor_score is None else min(anchor_score, anchor_threshold)
@@ -398,7 +401,10 @@ def propagate_scores(
     gate = anchor_threshold + evidence_margin * (1.0 - anchor_threshold)
     cov_w = (np.clip(kind_coverage(incidence, graph, tie_kinds) / min_coverage, 0.0, 1.0)
              if min_coverage > 0 else np.ones(len(own)))
-    for code, groups in ((1, membership), (2, block_of)):
+    views = [(1, membership), (2, block_of)]
+    if communities is not None:
+        views.insert(1, (3, communities))
+    for code, groups in views:
         if not len(groups) or not (groups >= 0).any():
             continue
         ev, _ = group_evidence(

@@ -29,6 +29,14 @@ evidence, the same anchors propagation uses):
    (``share * idf * part's share of the template's anchors``), and a member without any
    shared template stays with the part it is most tied to in the full account graph
    (where infrastructure puts it), the largest part if it has no tie at all.
+5. **Gathering** (``gather_min`` > 0): an *anchor* in another community (or another
+   split-off part) whose template
+   activity is at least ``gather_min`` on a split-off part's templates (each template
+   weighted by the part's share of its anchors), and more than on its own community's,
+   joins that part: the rest of a small operation that infrastructure put elsewhere.
+
+The split only regroups; ``link_accounts`` lets the pre-split community lend as well
+(``propagate_scores(communities=...)``), so no member is lent less than before.
 
 Label-free; the evidence for each split (the templates private to each part) is kept in
 :class:`Split` and shown in the cluster's description and its members' link reasons.
@@ -58,6 +66,7 @@ class SplitPart:
     n_anchors: int
     n_members: int
     templates: tuple[tuple[str, int, int], ...]
+    gathered: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,9 +85,11 @@ class Split:
         others = sum(p.n_anchors for p in self.parts if p.group != group)
         tpl = ", ".join(f"{e[:12]} ({a} of {me.n_anchors} vs {o} of {others})"
                         for e, a, o in me.templates[:3])
+        more = (f"; {me.gathered} anchor(s) from other communities joined it (most of their "
+                f"template activity is on its templates)" if me.gathered else "")
         return (f"split by behaviour from a {self.n_members}-account infrastructure "
                 f"community ({len(self.parts)} parts, cross tie {self.cross:.2f}): "
-                f"its anchors' templates {tpl}")
+                f"its anchors' templates {tpl}{more}")
 
 
 def _anchor_pairs(x: pl.DataFrame) -> pl.DataFrame:
@@ -160,6 +171,8 @@ def split_groups(
     max_cross: float = 0.15,
     seed: int = 0,
     max_anchors: int = 5000,
+    gather_min: float = 0.0,
+    gather_anchors_only: bool = True,
 ) -> tuple[np.ndarray, list[Split]]:
     """Split communities whose anchors form behaviourally separate groups (module doc).
 
@@ -277,4 +290,59 @@ def split_groups(
                                 top.select("entity", "c", "o").iter_rows())))
         splits.append(Split(origin=g, n_members=len(members), parts=tuple(parts),
                             cross=round(float(left), 3)))
+    if splits and gather_min > 0:
+        attract = [p.group for sp in splits for p in sp.parts[1:]]
+        out, moved = _gather(graph, incidence, out, anchors, attract, kinds, gather_min,
+                             anchors_only=gather_anchors_only)
+        splits = [Split(sp.origin, sp.n_members, tuple(
+            SplitPart(p.group, p.n_anchors, p.n_members, p.templates, moved.get(p.group, 0))
+            for p in sp.parts), sp.cross) for sp in splits]
     return out, splits
+
+
+def _gather(graph: AccountGraph, incidence: pl.DataFrame, out: np.ndarray,
+            anchors: np.ndarray, attract: list[int], kinds: frozenset[str], min_aff: float,
+            *, anchors_only: bool) -> tuple[np.ndarray, dict[int, int]]:
+    """Bring a split-off operation's accounts that infrastructure put in *other*
+    communities to it: a member moves to part ``P`` when the share of its template activity
+    on ``P``'s templates (``share * idf * P's anchors on t / all anchors on t``) is at least
+    ``min_aff`` and more than on its own community's anchors' templates."""
+    n = graph.n_accounts
+    vid = pl.DataFrame({"account_id": pl.Series(graph.account_ids.tolist(), dtype=pl.String()),
+                        "v": np.arange(n, dtype=np.int64), "g": out,
+                        "a": anchors.astype(np.int64)})
+    beh = (incidence.filter(pl.col("kind").is_in(list(kinds)))
+           .with_columns(pl.col("account_id").cast(pl.String()))
+           .join(graph.entities.select("kind", "entity", "idf"), on=["kind", "entity"])
+           .join(vid.filter(pl.col("g") >= 0), on="account_id")
+           .select("v", "g", "a", "kind", "entity", "share", "idf"))
+    if beh.height == 0:
+        return out, {}
+    beh = beh.with_columns(pl.col("a").sum().over("kind", "entity").alias("A"))
+    per_g = beh.group_by("g", "kind", "entity").agg(pl.col("a").sum().alias("c"))
+    # affinity to the own community: its other anchors' share of the template's anchors
+    own = (beh.join(per_g, on=["g", "kind", "entity"])
+           .with_columns(((pl.col("c") - pl.col("a")) / (pl.col("A") - pl.col("a")).clip(1, None))
+                         .alias("f"))
+           .group_by("v").agg((pl.col("share") * pl.col("idf") * pl.col("f")).sum().alias("own")))
+    att = per_g.filter(pl.col("g").is_in(attract) & (pl.col("c") > 0)).rename({"g": "p"})
+    # anyone outside the part may join it, a member of another split-off part too (the same
+    # operation split off from two reseller communities comes together)
+    cand = beh
+    if anchors_only:
+        cand = cand.filter(pl.col("a") > 0)
+    to = (cand.join(att, on=["kind", "entity"])
+          .with_columns((pl.col("c") / (pl.col("A") - pl.col("a")).clip(1, None)).alias("f"))
+          .group_by("v", "g", "p").agg((pl.col("share") * pl.col("idf") * pl.col("f")).sum()
+                                       .alias("aff"))
+          .sort(["v", "aff", "p"], descending=[False, True, False])
+          .group_by("v", maintain_order=True).first()
+          .join(own, on="v", how="left").with_columns(pl.col("own").fill_null(0.0))
+          .filter((pl.col("aff") >= min_aff) & (pl.col("aff") > pl.col("own"))
+                  & (pl.col("g") != pl.col("p"))))
+    out = out.copy()
+    v = to.get_column("v").to_numpy()
+    p = to.get_column("p").to_numpy()
+    out[v] = p
+    moved = dict(zip(*np.unique(p, return_counts=True), strict=True)) if len(p) else {}
+    return out, {int(k): int(c) for k, c in moved.items()}
