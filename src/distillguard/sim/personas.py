@@ -101,6 +101,7 @@ class PersonaDef:
     release_boost: float = 1.0
     zdr: float = 0.0  # share of accounts under zero data retention (prompt text not kept)
     provision_hours: float = 0.0  # > 0: a new org's accounts are created together (SSO/SCIM)
+    org_egress: bool = False  # each org egresses through its own corporate /24
 
 
 PERSONAS: dict[str, PersonaDef] = {
@@ -367,6 +368,7 @@ PERSONAS: dict[str, PersonaDef] = {
             org_card=True,
             new_accounts=0.5,
             provision_hours=2.0,
+            org_egress=True,
             weekend=0.15,
             out_mult=(0.8, 1.6),
         ),
@@ -570,6 +572,13 @@ def build_persona(ctx: LabCtx, spec: PersonaSpec) -> Group:
     home = home_ips(rng, ips, country, 0, len(pool))
     if hi > 1 or d.cohorts:  # an org egresses through the same addresses
         home = home[np.searchsorted(org, org)]
+    mobile_end = len(ips)
+    if d.org_egress:  # a company's own block, not one shared with other companies
+        first = np.searchsorted(org, np.arange(n_org))
+        eg = [make_ip_pool(rng, "corporate", 8, countries=(str(country[f]),), n_subnets=1) for f in first]
+        base = len(ips)
+        ips = concat_pools(ips, *eg)
+        home = base + 8 * org[:, None] + rng.integers(0, 8, (n_org, 3))[org]
     mobile_share = rng.uniform(*d.mobile, n)
     modes = list(d.ip_mode)
     ip_mode = np.array(modes, np.int8)[rng.choice(len(modes), n, p=np.array(list(d.ip_mode.values())) / sum(d.ip_mode.values()))]
@@ -628,7 +637,7 @@ def build_persona(ctx: LabCtx, spec: PersonaSpec) -> Group:
         ips=ips,
         ip_mode=ip_mode,
         ip_home=home,
-        mobile=(len(pool), len(ips)),
+        mobile=(len(pool), mobile_end),
         mobile_share=mobile_share,
         adopt=adopt,
         new_share=new_share,
