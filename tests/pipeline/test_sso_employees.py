@@ -1,0 +1,74 @@
+"""A hard negative that shares infrastructure *and* templates the way a fleet does: a large
+company on SSO. Its employees' accounts (50-300 per company) sit under one e-mail domain,
+one corporate card and one egress block, are provisioned together by the identity provider
+when the company rolls the assistant out, send the internal assistant's system prompt and a
+few shared prompt templates (ticket summaries, code review, "think step by step" analyses),
+and move to a new model when IT switches the default. Honest: office hours, modest volume,
+ordinary content for a company.
+
+Measured in docs/detection.md "Generalisation probe (round 4)": part 1 flags ~10% of a
+freshly provisioned company (fresh accounts, a sign-up burst, an org-wide template family
+"used mostly by fresh accounts", an org-wide model switch, step-by-step prompts with long
+answers) and linking then lends those flags to the whole company through its shared
+templates. The xfail below pins that known failure; it must start passing (strict) once
+declared organisations are handled (see the doc's recommendations)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from distillguard.sim import simulate
+from distillguard.sim.scenario import SCENARIO_DIR
+
+
+@pytest.fixture(scope="module")
+def sso_world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from distillguard.pipeline import run_scan
+
+    tmp = tmp_path_factory.mktemp("sso-employees")
+    raw = yaml.safe_load((SCENARIO_DIR / "default.yaml").read_text())
+    # every company rolls the assistant out during the timeline (provisioned together)
+    raw["personas"]["sso_employee"] = {"accounts": 2000, "events": 200000, "new_accounts": 1.0}
+    scenario = tmp / "sso.yaml"
+    scenario.write_text(yaml.safe_dump(raw))
+    world = tmp / "world"
+    simulate(world, scale=0.05, seed=5, scenario=scenario)
+    return world, run_scan(world)
+
+
+def _employees(world: Path) -> list[str]:
+    labels = pl.read_parquet(world / "labels.parquet")
+    return labels.filter(pl.col("persona") == "sso_employee")["account_id"].to_list()
+
+
+def test_the_trap_is_real_one_company_one_domain_card_and_egress(sso_world) -> None:  # type: ignore[no-untyped-def]
+    world, _ = sso_world
+    staff = _employees(world)
+    assert len(staff) >= 80
+    acc = pl.read_parquet(world / "accounts.parquet").filter(pl.col("account_id").is_in(staff))
+    per_org = acc.group_by("org_id").agg(pl.len(), pl.col("email_domain").n_unique().alias("d"),
+                                         pl.col("payment_fingerprint").n_unique().alias("c"))
+    assert (per_org["d"] == 1).all() and (per_org["c"] == 1).all()
+    assert per_org["len"].max() >= 50  # type: ignore[operator]
+
+
+def test_the_detector_is_not_asleep_on_the_same_world(sso_world) -> None:  # type: ignore[no-untyped-def]
+    world, result = sso_world
+    distill = set(pl.read_parquet(world / "labels.parquet")
+                  .filter(pl.col("label") == "distillation")["account_id"])
+    flagged = set(result.accounts.filter(pl.col("flagged"))["account_id"])
+    assert len(flagged & distill) >= 0.5 * len(distill)
+
+
+@pytest.mark.xfail(strict=True, reason="known failure (docs/detection.md, round 4 probe): a freshly "
+                   "provisioned SSO company is flagged on fresh-account evidence and linking "
+                   "lends those flags to the whole company through its shared templates")
+def test_employees_are_not_swept_up_as_a_campaign(sso_world) -> None:  # type: ignore[no-untyped-def]
+    world, result = sso_world
+    staff = set(_employees(world))
+    flagged = result.accounts.filter(pl.col("flagged") & pl.col("account_id").is_in(list(staff)))
+    assert flagged.height <= max(1, round(0.01 * len(staff)))
