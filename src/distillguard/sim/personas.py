@@ -576,9 +576,9 @@ def build_persona(ctx: LabCtx, spec: PersonaSpec) -> Group:
     if d.org_egress:  # a company's own block, not one shared with other companies
         first = np.searchsorted(org, np.arange(n_org))
         eg = [make_ip_pool(rng, "corporate", 8, countries=(str(country[f]),), n_subnets=1) for f in first]
-        base = len(ips)
+        eg_base = len(ips)
         ips = concat_pools(ips, *eg)
-        home = base + 8 * org[:, None] + rng.integers(0, 8, (n_org, 3))[org]
+        home = eg_base + 8 * org[:, None] + rng.integers(0, 8, (n_org, 3))[org]
     mobile_share = rng.uniform(*d.mobile, n)
     modes = list(d.ip_mode)
     ip_mode = np.array(modes, np.int8)[rng.choice(len(modes), n, p=np.array(list(d.ip_mode.values())) / sum(d.ip_mode.values()))]
