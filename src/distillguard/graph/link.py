@@ -384,6 +384,7 @@ def link_accounts(
             max_cross=cfg.split_max_cross, seed=cfg.seed, gather_min=cfg.split_gather,
             gather_anchors_only=cfg.split_gather_anchors_only)
     timings["split_s"] = time.perf_counter() - t_split
+    t3 = time.perf_counter()  # propagate_s: propagation, clusters, reasons
     prop = propagate_scores(
         graph,
         inc,
@@ -401,6 +402,9 @@ def link_accounts(
         tie_kinds=cfg.tie_kinds,
         purity_prior=cfg.purity_prior,
         anchor_score=cfg.anchor_score,
+        # the whole pre-split partition, not only the split communities: the typical
+        # lending group's coherence (a tie floor) is read over all of them (restricting
+        # the view lowered 51 scores on m32)
         communities=communities if splits and cfg.split_lend_both else None,
     )
     flagged = own_flag | (prop.score >= thr)

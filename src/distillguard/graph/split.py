@@ -92,14 +92,32 @@ class Split:
                 f"its anchors' templates {tpl}{more}")
 
 
-def _anchor_pairs(x: pl.DataFrame) -> pl.DataFrame:
-    """Pair weights among anchors from rows ``(i, entity, w_share)``: resource allocation
-    over the community's anchors on each entity."""
-    x = x.with_columns(pl.len().over("entity").alias("dt")).filter(pl.col("dt") >= 2)
-    pr = x.join(x, on="entity", suffix="_b").filter(pl.col("i") < pl.col("i_b"))
-    return pr.group_by("i", "i_b").agg(
-        (pl.col("idf") * (pl.col("share") * pl.col("share_b")).sqrt() / (pl.col("dt") - 1))
-        .sum().alias("w"))
+class _Ties:
+    """Pair-tie sums between sets of a community's anchors, from per-(anchor, template)
+    rows, without forming pairs: with ``S[p, t] = sum_{a in p} sqrt(share_at)`` and
+    ``c_t = idf_t / (d_t - 1)``, the pair weights between parts ``p != q`` sum to
+    ``sum_t c_t S[p, t] S[q, t]`` and within ``p`` to
+    ``(sum_t c_t S[p, t]^2 - sum_{a in p, t} c_t share_at) / 2``: linear in the rows, so a
+    community of any size is split at the cost of a group-by."""
+
+    def __init__(self, i: np.ndarray, e: np.ndarray, share: np.ndarray, coef: np.ndarray,
+                 k: int) -> None:
+        self.i, self.e, self.k = i, e, k
+        self.sq = np.sqrt(share)
+        self.cs = coef[e] * share
+        self.coef = coef
+
+    def matrix(self, labels: np.ndarray, n_parts: int) -> tuple[np.ndarray, np.ndarray]:
+        """Cross sums between parts (``P x P``, diagonal: within-part pair sums) and the
+        anchors per part. ``labels``: part per anchor, -1 = none."""
+        lab = labels[self.i]
+        ok = lab >= 0
+        s_pt = np.zeros((n_parts, len(self.coef)))
+        np.add.at(s_pt, (lab[ok], self.e[ok]), self.sq[ok])
+        m = (s_pt * self.coef) @ s_pt.T
+        r = np.bincount(lab[ok], weights=self.cs[ok], minlength=n_parts)
+        np.fill_diagonal(m, (np.diag(m) - r) / 2.0)
+        return m, np.bincount(labels[labels >= 0], minlength=n_parts).astype(float)
 
 
 def _leiden(k: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray, resolution: float,
@@ -115,48 +133,48 @@ def _leiden(k: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray, resolution:
     return np.asarray(part.membership, dtype=np.int64)
 
 
-def _merge_parts(m: np.ndarray, wm: np.ndarray, min_anchors: int, max_cross: float
+def _relabel(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    out = np.full(len(labels), -1, dtype=np.int64)
+    ok = labels >= 0
+    ids, inv = np.unique(labels[ok], return_inverse=True)
+    out[ok] = inv
+    return out, len(ids)
+
+
+def _merge_parts(m: np.ndarray, ties: _Ties, min_anchors: int, max_cross: float
                  ) -> tuple[np.ndarray, float]:
-    """Average-linkage merging of Leiden parts (see module doc). ``wm``: dense symmetric
-    pair-weight matrix. Returns part labels 0..p-1 (-1: anchor tied to no part) and the
-    highest normalised cross tie left."""
-    labels = m.copy()
-    # small parts join the part they are most tied to (total weight); untied ones drop out
-    while True:
-        ids, cnt = np.unique(labels[labels >= 0], return_counts=True)
-        big = ids[cnt >= min_anchors]
-        small = ids[cnt < min_anchors]
-        if len(small) == 0 or len(big) == 0:
-            break
-        s = int(small[np.argmin(cnt[cnt < min_anchors])])
-        sel = labels == s
-        to = np.array([wm[np.ix_(sel, labels == b)].sum() for b in big])
-        labels[sel] = int(big[int(np.argmax(to))]) if to.max() > 0 else -1
-    ids = np.unique(labels[labels >= 0])
-    if len(ids) < 2:
-        return labels, 0.0
-
-    def cross(p: int, q: int) -> float:
-        a, b = labels == p, labels == q
-        ka, kb = int(a.sum()), int(b.sum())
-        da = wm[np.ix_(a, a)].sum() / max(1, ka * (ka - 1))
-        db = wm[np.ix_(b, b)].sum() / max(1, kb * (kb - 1))
-        c = wm[np.ix_(a, b)].sum() / (ka * kb)
-        return float(c / np.sqrt(da * db)) if da > 0 and db > 0 else np.inf
-
-    while True:
-        ids = np.unique(labels[labels >= 0])
-        if len(ids) < 2:
-            return labels, 0.0
-        best, pair = -1.0, (0, 0)
-        for i, p in enumerate(ids):
-            for q in ids[i + 1:]:
-                c = cross(int(p), int(q))
-                if c > best:
-                    best, pair = c, (int(p), int(q))
+    """Average-linkage merging of Leiden parts (see module doc). Returns part labels
+    0..p-1 (-1: anchor tied to no part) and the highest normalised cross tie left."""
+    labels, n_p = _relabel(m)
+    # parts under min_anchors join the substantial part they are most tied to (total
+    # weight, all at once); untied ones drop out (-1)
+    mat, cnt = ties.matrix(labels, n_p)
+    small = np.flatnonzero(cnt < min_anchors)
+    big = np.flatnonzero(cnt >= min_anchors)
+    if len(big) == 0:
+        return np.full(len(labels), -1, dtype=np.int64), 0.0
+    if len(small):
+        to = mat[np.ix_(small, big)]
+        dest = np.where(to.max(axis=1) > 0, big[np.argmax(to, axis=1)], -1)
+        lut = np.arange(n_p)
+        lut[small] = dest
+        labels = np.where(labels >= 0, lut[np.clip(labels, 0, None)], -1)
+        labels, n_p = _relabel(labels)
+    while n_p > 1:
+        mat, cnt = ties.matrix(labels, n_p)
+        pairs = np.maximum(cnt * (cnt - 1) / 2.0, 1.0)
+        dens = np.maximum(np.diag(mat), 0.0) / pairs
+        norm = np.sqrt(np.outer(dens, dens))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cross = np.where(norm > 0, mat / np.outer(cnt, cnt) / norm, np.inf)
+        np.fill_diagonal(cross, -1.0)
+        p, q = np.unravel_index(int(np.argmax(cross)), cross.shape)
+        best = float(cross[p, q])
         if best < max_cross:
             return labels, best
-        labels[labels == pair[1]] = pair[0]
+        labels[labels == max(p, q)] = min(p, q)
+        labels, n_p = _relabel(labels)
+    return labels, 0.0
 
 
 def split_groups(
@@ -170,7 +188,6 @@ def split_groups(
     resolution: float = 1.0,
     max_cross: float = 0.15,
     seed: int = 0,
-    max_anchors: int = 5000,
     gather_min: float = 0.0,
     gather_anchors_only: bool = True,
 ) -> tuple[np.ndarray, list[Split]]:
@@ -178,9 +195,7 @@ def split_groups(
 
     ``groups``: community per vertex (-1: none). ``anchors``: bool per vertex. Returns new
     group ids (unsplit communities keep theirs; parts get fresh ids after the largest) and
-    one :class:`Split` per split community. Communities with more than ``max_anchors``
-    anchors are left as they are (the pair table grows with the square of a template's
-    anchors).
+    one :class:`Split` per split community.
     """
     out = np.asarray(groups, dtype=np.int64).copy()
     splits: list[Split] = []
@@ -190,7 +205,7 @@ def split_groups(
     ok = out >= 0
     n_g = int(out.max()) + 1
     n_anchor = np.bincount(out[ok], weights=anchors[ok].astype(float), minlength=n_g)
-    cand = np.flatnonzero((n_anchor >= 2 * min_anchors) & (n_anchor <= max_anchors))
+    cand = np.flatnonzero(n_anchor >= 2 * min_anchors)
     if len(cand) == 0:
         return out, splits
     vid = pl.DataFrame({"account_id": pl.Series(graph.account_ids.tolist(), dtype=pl.String()),
@@ -205,6 +220,10 @@ def split_groups(
     src_e = graph.edges.get_column("src").to_numpy()
     dst_e = graph.edges.get_column("dst").to_numpy()
     w_e = graph.edges.get_column("weight").to_numpy()
+    ke = graph.kind_edges.filter(pl.col("kind").is_in(list(kinds)))
+    src_k = ke.get_column("src").to_numpy().astype(np.int64)
+    dst_k = ke.get_column("dst").to_numpy().astype(np.int64)
+    w_k = ke.get_column("weight").to_numpy().astype(float)
     for g in cand.tolist():
         rows = by_g.get((g,))
         if rows is None:
@@ -217,20 +236,23 @@ def split_groups(
         xa = ent.filter(pl.Series(anchors[ent.get_column("v").to_numpy()])).with_columns(
             pl.Series("i", pos[ent.filter(pl.Series(anchors[ent.get_column("v").to_numpy()]))
                                .get_column("v").to_numpy()]))
-        pr = _anchor_pairs(xa.select("i", "entity", "share", "idf"))
-        if pr.height == 0:
-            continue
         k = len(anc)
-        a_i = pr.get_column("i").to_numpy()
-        b_i = pr.get_column("i_b").to_numpy()
-        w = pr.get_column("w").to_numpy()
-        m = _leiden(k, a_i, b_i, w, resolution, seed)
+        # Leiden's proposal on the account graph's own template ties among the anchors
+        sel = (out[src_k] == g) & (out[dst_k] == g) & anchors[src_k] & anchors[dst_k]
+        if not sel.any():
+            continue
+        m = _leiden(k, pos[src_k[sel]], pos[dst_k[sel]], w_k[sel], resolution, seed)
         if len(np.unique(m)) < 2:
             continue
-        wm = np.zeros((k, k))
-        wm[a_i, b_i] = w
-        wm[b_i, a_i] = w
-        labels, left = _merge_parts(m, wm, min_anchors, max_cross)
+        # the merge test on exact resource-allocation ties over the community's anchors
+        xt = (xa.with_columns(pl.len().over("entity").alias("dt")).filter(pl.col("dt") >= 2)
+              .with_columns(pl.col("entity").rank("dense").cast(pl.Int64).alias("e") - 1))
+        coef_df = xt.group_by("e").agg((pl.col("idf").first() / (pl.col("dt").first() - 1))
+                                       .alias("c")).sort("e")
+        ties = _Ties(xt.get_column("i").to_numpy(), xt.get_column("e").to_numpy(),
+                     xt.get_column("share").to_numpy().astype(float),
+                     coef_df.get_column("c").to_numpy().astype(float), k)
+        labels, left = _merge_parts(m, ties, min_anchors, max_cross)
         part_ids = [int(p) for p in np.unique(labels[labels >= 0])]
         if len(part_ids) < 2:
             continue
