@@ -89,7 +89,9 @@ def test_prepared_links_give_the_same_result_as_one_call(proxy_scan) -> None:
                       prepared=prepare_links(ev, acc, config=cfg))
 
 
-def test_edges_added_in_chunks_give_the_one_shot_partition(monkeypatch) -> None:
+def test_graph_read_from_an_edge_file_gives_the_in_memory_partition(monkeypatch) -> None:
+    """Big graphs are built by igraph's C edge-list reader: same graph, same partition,
+    and vertices past the last one with an edge are still there."""
     import random
 
     import igraph as ig
@@ -110,3 +112,7 @@ def test_edges_added_in_chunks_give_the_one_shot_partition(monkeypatch) -> None:
     monkeypatch.setattr(cluster, "_EDGE_CHUNK", 1_000)
     got = start_leiden(g, resolution=0.5, seed=0, process=False).result()
     np.testing.assert_array_equal(got, np.asarray(ref))
+    src_a, dst_a = np.asarray(src), np.asarray(dst)
+    g2 = cluster._igraph(g.n_accounts + 3, src_a, dst_a)
+    assert g2.vcount() == g.n_accounts + 3 and g2.ecount() == len(src)
+    assert g2.get_edgelist() == list(zip(src, dst, strict=True))
