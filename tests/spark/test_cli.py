@@ -17,8 +17,10 @@ def test_unknown_engine_is_a_config_error(tiny_world: Path, tmp_path: Path) -> N
 
 
 def test_spark_engine_refuses_local_only_options(tiny_world: Path, tmp_path: Path) -> None:
+    store = tmp_path / "intel.db"
+    store.write_bytes(b"")
     r = CliRunner().invoke(app, ["scan", "-i", str(tiny_world), "-o", str(tmp_path / "o"),
-                                 "--engine", "spark", "--quarantine", str(tmp_path / "q")])
+                                 "--engine", "spark", "--intel", str(store)])
     assert r.exit_code == EXIT_CONFIG
-    assert "--quarantine" in r.output
+    assert "--intel" in r.output
     assert not (tmp_path / "o").exists()

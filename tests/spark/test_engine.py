@@ -92,11 +92,37 @@ def _jsonl_with_bad_rows_counts_and_scores_like_local(spark: Any, tiny_world: Pa
     ]
     (world / "events.jsonl").write_text("\n".join(lines) + "\n")
 
-    local = run_scan(world)
+    local = run_scan(world, quarantine=tmp_path / "q-local")
     write_outputs(local, tmp_path / "local")
-    result = _scan_spark(spark, world, tmp_path / "spark")
+    from distillguard.spark import run_scan_spark
+
+    result = run_scan_spark(world, spark=spark, partitions=2, quarantine=tmp_path / "q-spark")
+    write_outputs(result, tmp_path / "spark")
     assert local.report.n_bad == 6
     assert result.report.bad_by_reason() == local.report.bad_by_reason()
+    # the same rejected rows, each with its reason, field and original record
+    keys = ["reason", "field", "event_id"]
+    local_q = pl.read_ndjson(tmp_path / "q-local" / "events.quarantine.jsonl")
+    spark_q = pl.read_ndjson(sorted((tmp_path / "q-spark" / "events.quarantine.jsonl")
+                                    .glob("part-*.json")))
+    assert result.report.quarantine_files == [str(tmp_path / "q-spark" /
+                                                  "events.quarantine.jsonl")]
+    for q in (local_q, spark_q):
+        assert set(q.columns) >= {"table", "file", "row", "offset", "field", "reason",
+                                  "message", "record"}
+
+    def _event_id(record: str) -> str | None:
+        try:
+            return str(json.loads(record).get("event_id"))
+        except ValueError:  # the malformed line itself
+            return None
+
+    def _ids(q: pl.DataFrame) -> pl.DataFrame:
+        return q.select("reason", "field", pl.col("record").map_elements(
+            _event_id, return_dtype=pl.String).alias("event_id")).sort(keys, nulls_last=True)
+
+    assert _ids(spark_q).to_dicts() == _ids(local_q).to_dicts()
+    assert "{not json" in spark_q.get_column("record").to_list()
     assert result.n_events == local.n_events == ev.height
     assert (tmp_path / "spark" / "accounts.csv").read_bytes() == \
         (tmp_path / "local" / "accounts.csv").read_bytes()

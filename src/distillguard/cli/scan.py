@@ -57,9 +57,9 @@ def scan(
     if engine not in ("local", "spark"):
         err.print(f"[bold red]--engine:[/] {engine!r} is not one of: local, spark")
         raise typer.Exit(EXIT_CONFIG)
-    if engine == "spark" and (intel is not None or quarantine is not None):
-        err.print("[bold red]--engine spark:[/] --intel and --quarantine run with the local "
-                  "engine only (`distillguard validate --quarantine`, `share match`)")
+    if engine == "spark" and intel is not None:
+        err.print("[bold red]--engine spark:[/] --intel runs with the local engine only "
+                  "(or match a Spark scan's traffic with `share match`)")
         raise typer.Exit(EXIT_CONFIG)
     if intel is not None and not intel.is_file():
         err.print(f"[bold red]partner intel:[/] no indicator store at {intel} "
@@ -79,7 +79,7 @@ def scan(
             from distillguard.spark import run_scan_spark
 
             result = run_scan_spark(input_dir, master=spark_master, config=cfg, strict=strict,
-                                    watchlist=watchlist)
+                                    quarantine=quarantine, watchlist=watchlist)
         else:
             with Progress(TextColumn("[bold]scan[/]"), BarColumn(),
                           TextColumn("{task.completed:,} " + unit), TimeElapsedColumn(),

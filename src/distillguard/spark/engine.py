@@ -49,7 +49,6 @@ from distillguard.aggregate.templates import (
     template_families,
 )
 from distillguard.enrich import enrich_frame
-from distillguard.errors import ConfigError
 from distillguard.graph import GraphConfig
 from distillguard.ingest import ValidationReport, open_dataset, read_table
 from distillguard.pipeline import PART1_FLAG_SCORE, ScanResult, finish_scan
@@ -145,11 +144,10 @@ def run_scan_spark(
     session's default parallelism). ``result.events`` holds the flagged accounts' events
     only, in the :data:`CAMPAIGN_EVENTS` columns (what the campaign summaries and the
     report's campaign views read); ``result.n_events`` counts all events.
-    Partner intel (``--intel``) and quarantine files are local-engine features.
+    ``quarantine``: a directory for the rejected rows (accounts/releases as the local
+    engine writes them; events as Spark part files, see :func:`~distillguard.spark.read.
+    write_quarantine`). Partner intel (``--intel``) is a local-engine feature.
     """
-    if quarantine is not None:
-        raise ConfigError("--quarantine is not supported with the spark engine: run "
-                          "`distillguard validate DIR --quarantine Q` for the files")
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -164,8 +162,11 @@ def run_scan_spark(
 
     ds = open_dataset(input_dir)
     report = ValidationReport()
-    acc_tbl = read_table(ds, "accounts", report=report, strict=strict)
-    rel_tbl = read_table(ds, "releases", report=report, strict=strict)
+    q = Path(quarantine) if quarantine is not None else None
+    if q is not None:
+        q.mkdir(parents=True, exist_ok=True)
+    acc_tbl = read_table(ds, "accounts", report=report, quarantine=q, strict=strict)
+    rel_tbl = read_table(ds, "releases", report=report, quarantine=q, strict=strict)
     accounts, releases = pl.from_arrow(acc_tbl), pl.from_arrow(rel_tbl)
     assert isinstance(accounts, pl.DataFrame) and isinstance(releases, pl.DataFrame)
     t["read_small_tables"] = time.perf_counter() - t0
@@ -174,7 +175,8 @@ def run_scan_spark(
     t1 = time.perf_counter()
     f = ds.file("events")
     assert f is not None  # open_dataset requires it
-    valid = read_events(spark, f, acc_tbl.column("account_id"), report, strict=strict)
+    valid = read_events(spark, f, acc_tbl.column("account_id"), report, strict=strict,
+                        quarantine=q)
     enriched = valid.mapInArrow(_enrich, spark_schema(STAGE1)).persist(
         StorageLevel.MEMORY_AND_DISK)
     narrow = enriched.filter(F.col("_kind") == 0).select(*NARROW)

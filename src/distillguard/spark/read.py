@@ -7,12 +7,15 @@ exception); naive Parquet timestamps are UTC; RFC 3339 strings are parsed with t
 offset. Rows are rejected, counted by reason and left out exactly as the local reader
 does: ``malformed_json``, ``null_required``, ``bad_timestamp``, ``wrong_type``,
 ``unknown_account``, ``duplicate_key`` (the first occurrence of an ``event_id`` in file
-order is kept). Quarantine files are a local-engine feature: run ``distillguard validate
---quarantine`` first to get them.
+order is kept). With a quarantine directory the rejected rows are written there by Spark
+(:func:`write_quarantine`): the local engine's record format, as a directory of part
+files ``events.quarantine.jsonl/`` rather than one file, so no bad row has to pass
+through the driver.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -50,7 +53,7 @@ def _raw_events(spark: Any, f: DataFile) -> Any:
 
 
 def read_events(spark: Any, f: DataFile, known_accounts: pa.Array, report: ValidationReport,
-                *, strict: bool = False) -> Any:
+                *, strict: bool = False, quarantine: Path | None = None) -> Any:
     """The valid events of ``f`` as a Spark DataFrame in the contract's canonical types
     (plus ``_mid``, increasing in file order). Bad rows are counted into ``report`` (or
     raise in ``strict`` mode).
@@ -58,6 +61,10 @@ def read_events(spark: Any, f: DataFile, known_accounts: pa.Array, report: Valid
     Nothing wide is cached or shuffled here: the verdict of a row needs only the columns
     whose cast can fail (prompt text is never cast, so a Parquet read prunes it), and
     duplicates are found on ``(event_id, _mid)`` alone.
+
+    ``quarantine``: a directory; the bad rows (if any) go to
+    ``<quarantine>/events.quarantine.jsonl/`` (see :func:`write_quarantine`) and the
+    report names it.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -139,4 +146,40 @@ def read_events(spark: Any, f: DataFile, known_accounts: pa.Array, report: Valid
             raise StrictModeError(f"{why}: {first_issue.message} (strict mode)",
                                   path=str(f.path), field=first_issue.field)
         report.add_bad("events", why, int(n), issues)
+    if quarantine is not None and n_bad:
+        out = write_quarantine(raw, ev, f, quarantine)
+        report.quarantine_files.append(str(out))
     return ev.filter(F.col("_bad").isNull()).drop("_bad", "_field")
+
+
+def write_quarantine(raw: Any, ev: Any, f: DataFile, directory: Path) -> Path:
+    """Write ``ev``'s rejected rows as the local engine's quarantine records.
+
+    One JSON object per bad row, the keys of ``ingest._quarantine`` (``table, file, row,
+    offset, field, reason, message, record``): ``record`` is the original line for
+    malformed JSON, else the row's values as read (JSON text fields stay text); ``row`` and
+    ``offset`` are null (Spark does not know a row's position in its file; ``spark_row``
+    is the reader's increasing row id, which orders the records as the file does). Spark
+    writes them as part files into ``<directory>/events.quarantine.jsonl/``, replacing what
+    an earlier run left there.
+    """
+    from pyspark.sql import functions as F
+
+    value_cols = [c for c in raw.columns if c not in ("_mid", CORRUPT)]
+    record = F.to_json(F.struct(*[F.col(f"r.{c}").alias(c) for c in value_cols]))
+    if CORRUPT in raw.columns:
+        record = F.coalesce(F.col(f"r.{CORRUPT}"), record)
+    message = F.concat(F.col("b._bad"), F.lit(" (event_id "),
+                       F.coalesce(F.col("r.event_id").cast("string"), F.lit("null")),
+                       F.lit(")"))
+    out = directory / "events.quarantine.jsonl"
+    bad = ev.filter(F.col("_bad").isNotNull()).select("_mid", "_bad", "_field")
+    (bad.alias("b").join(raw.alias("r"), F.col("b._mid") == F.col("r._mid"))
+     .orderBy(F.col("b._mid"))
+     .select(F.lit("events").alias("table"), F.lit(str(f.path)).alias("file"),
+             F.lit(None).cast("long").alias("row"), F.lit(None).cast("long").alias("offset"),
+             F.col("b._field").alias("field"), F.col("b._bad").alias("reason"),
+             message.alias("message"), record.alias("record"),
+             F.col("b._mid").alias("spark_row"))
+     .write.mode("overwrite").option("ignoreNullFields", "false").json(str(out)))
+    return out
