@@ -149,7 +149,7 @@ def test_a_split_never_lowers_a_score(two_ops) -> None:  # type: ignore[no-untyp
 
 
 def test_a_small_operation_scattered_over_communities_is_gathered() -> None:
-    """The small op's anchors that infrastructure put with a second reseller's fleet (its
+    """With ``split_gather`` on, the small op's anchors that infrastructure put with a second reseller's fleet (its
     own IP pool) join the part split off from the first community: they send its
     templates."""
     big = [f"big-{i}" for i in range(24)]
@@ -175,8 +175,8 @@ def test_a_small_operation_scattered_over_communities_is_gathered() -> None:
     acc2 = acc2.with_columns(pl.lit("card-880000").alias("payment_fingerprint"))
     world = (pl.concat([ev, ev2]).sort("ts"), pl.concat([acc, acc2]), pl.concat([sc, sc2]),
              pl.concat([lab, lab2]))
-    base = _link(world, split_gather=0.0)
-    d = _link(world)
+    base = _link(world)  # gathering is off by default (docs/linking.md)
+    d = _link(world, split_gather=0.1)
     home = d.filter(pl.col("account_id") == "small-0-05").get_column("cluster_id")[0]
     # as built: infrastructure puts them with the second reseller's fleet, apart from home
     assert not base.filter(pl.col("account_id").is_in(moved)).get_column("cluster_id") \

@@ -44,7 +44,10 @@ class GraphConfig:
     by shared templates only, Leiden at ``split_resolution`` proposes parts, parts are
     merged while their normalised cross tie is >= ``split_max_cross``. The issue-5
     alternative to a global resolution of 1.0 (docs/linking.md, "Splitting mixed
-    clusters").
+    clusters"). ``split_lend_both``: the pre-split communities lend as well, so a split
+    never lowers a score. ``split_gather`` (> 0; off): anchors elsewhere whose template
+    activity is mostly a split-off part's join it (``split_gather_anchors_only``): off
+    because it pulled benign part-1 anchors into a campaign's part on two worlds.
     ``propagate_blocks``: let Fraudar-style dense blocks lend evidence too (the camouflage-
     resistant view: a fleet that Leiden split or merged with honest traffic still lends).
     ``anchor_weighting``: how much a shared behaviour entity counts: ``"purity"`` (share of
@@ -80,7 +83,7 @@ class GraphConfig:
     split_mixed: bool = True
     split_max_cross: float = 0.15
     split_resolution: float = 1.0
-    split_gather: float = 0.1
+    split_gather: float = 0.0
     split_lend_both: bool = True
     split_gather_anchors_only: bool = True
 

@@ -10,30 +10,33 @@ sign-up bursts are shared by both); what the accounts *send* can.
 For every community with at least ``2 * min_anchors`` anchors (members with part-1
 evidence, the same anchors propagation uses):
 
-1. **Behaviour graph among the anchors.** Two anchors are tied by the template families
-   (``kinds``) they both use, ``sum_t idf_t * sqrt(share_a * share_b) / (d_t - 1)`` with
-   ``d_t`` the community's anchors on ``t`` (resource allocation: a family every anchor
-   sends ties no pair strongly). Infrastructure is not used.
-2. **Leiden on it** (modularity, ``resolution``, seeded) proposes parts. Leiden always
-   finds *some* structure (one operation's language or template-window sub-fleets), so a
-   proposal is only a proposal:
+1. **Leiden on the anchors' template ties** (the account graph's own ``kinds`` edges
+   among the community's anchors; modularity, ``resolution``, seeded) proposes parts.
+   Infrastructure is not used. Leiden always finds *some* structure (one operation's
+   language or template-window sub-fleets), so a proposal is only a proposal:
+2. **Behaviour ties for the test.** Two anchors are tied by the templates they both use,
+   ``sum_t idf_t * sqrt(share_a * share_b) / (d_t - 1)`` with ``d_t`` the community's
+   anchors on ``t`` (resource allocation: a family every anchor sends ties no pair
+   strongly), summed per pair of parts from per-(part, template) sums (:class:`_Ties`).
 3. **Average-linkage merging.** Parts with fewer than ``min_anchors`` anchors join the part
    they are most tied to. Then the pair of parts with the highest *normalised cross tie*
    ``cross(P, Q) / sqrt(dens(P) * dens(Q))`` (mean pair weight between the parts over the
    geometric mean of their internal mean pair weights) is merged, repeatedly, while it is
    at least ``max_cross``. One operation's sub-fleets still share a good part of their
-   templates (measured 0.27-0.40 on the dev worlds); two operations that only meet through
-   a generic family are far lower (0.05-0.10).
+   templates (merges on the dev worlds at 0.17-0.61); a small campaign and the big one it
+   shares resellers with meet only through generic families (0.08-0.12; one fresh world
+   0.163, not split). The margin is thin: docs/linking.md.
 4. **Split** when two or more parts are left: each part's anchors seed a sub-group, every
    other member joins the part whose anchors share most of its template activity
    (``share * idf * part's share of the template's anchors``), and a member without any
    shared template stays with the part it is most tied to in the full account graph
    (where infrastructure puts it), the largest part if it has no tie at all.
-5. **Gathering** (``gather_min`` > 0): an *anchor* in another community (or another
-   split-off part) whose template
-   activity is at least ``gather_min`` on a split-off part's templates (each template
-   weighted by the part's share of its anchors), and more than on its own community's,
-   joins that part: the rest of a small operation that infrastructure put elsewhere.
+5. **Gathering** (``gather_min`` > 0; off in ``GraphConfig``: it pulled benign part-1
+   anchors into a campaign's part on two worlds): an *anchor* in another community (or
+   another split-off part) whose template activity is at least ``gather_min`` on a
+   split-off part's templates (each template weighted by the part's share of its
+   anchors), and more than on its own community's, joins that part: the rest of a small
+   operation that infrastructure put elsewhere.
 
 The split only regroups; ``link_accounts`` lets the pre-split community lend as well
 (``propagate_scores(communities=...)``), so no member is lent less than before.
