@@ -183,3 +183,26 @@ def test_a_small_operation_scattered_over_communities_is_gathered() -> None:
         .is_in([home]).any()
     assert d.filter(pl.col("account_id").is_in(moved)).get_column("cluster_id") \
         .is_in([home]).all()
+
+
+def test_three_operations_behind_one_reseller_get_three_clusters() -> None:
+    """The real-world case: one reseller serving three labs' operations of different size,
+    each with its own templates plus a generic family they all send."""
+    generic = ["gen-0", "gen-1", "gen-2"]
+    ops = {"a": [[f"a-{i}" for i in range(12)] + generic] * 3,
+           "b": [[f"b-{i}" for i in range(8)] + generic] * 2,
+           "c": [[f"c-{i}" for i in range(6)] + generic]}
+    d = _link(_world(ops))
+    fl = d.filter(pl.col("flagged") & (pl.col("op") != ""))
+    main = set()
+    for op in ops:
+        cl = fl.filter(pl.col("op") == op).group_by("cluster_id").len().sort("len")
+        top = cl.get_column("cluster_id")[-1]
+        main.add(top)
+        assert cl.get_column("len")[-1] / cl.get_column("len").sum() >= 0.9
+        assert (fl.filter(pl.col("cluster_id") == top).get_column("op") == op).mean() >= 0.9
+    assert len(main) == 3
+    assert d.filter(pl.col("persona") == "resold_customer").get_column("flagged").sum() == 0
+    off = _link(_world(ops), split_mixed=False)
+    assert off.filter(pl.col("flagged") & (pl.col("op") != "")).get_column("cluster_id") \
+        .n_unique() < 3  # infrastructure alone merges them
