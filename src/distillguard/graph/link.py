@@ -48,6 +48,8 @@ class GraphConfig:
     never lowers a score. ``split_gather`` (> 0; off): anchors elsewhere whose template
     activity is mostly a split-off part's join it (``split_gather_anchors_only``): off
     because it pulled benign part-1 anchors into a campaign's part on two worlds.
+    ``split_kinds``: the behaviour kinds the split reads (None = ``tie_kinds``, templates);
+    adding lockstep or system prompts was measured worse (docs/linking.md).
     ``propagate_blocks``: let Fraudar-style dense blocks lend evidence too (the camouflage-
     resistant view: a fleet that Leiden split or merged with honest traffic still lends).
     ``anchor_weighting``: how much a shared behaviour entity counts: ``"purity"`` (share of
@@ -86,6 +88,7 @@ class GraphConfig:
     split_gather: float = 0.0
     split_lend_both: bool = True
     split_gather_anchors_only: bool = True
+    split_kinds: frozenset[str] | None = None
 
     def validate(self) -> None:
         if not 0.0 < self.evidence_quantile <= 1.0:
@@ -382,7 +385,8 @@ def link_accounts(
     if cfg.split_mixed:
         level = thr if cfg.anchor_score is None else min(cfg.anchor_score, thr)
         groups, splits = split_groups(
-            graph, inc, groups, own >= level, kinds=cfg.tie_kinds,
+            graph, inc, groups, own >= level,
+            kinds=cfg.tie_kinds if cfg.split_kinds is None else cfg.split_kinds,
             min_anchors=cfg.min_evidence_members, resolution=cfg.split_resolution,
             max_cross=cfg.split_max_cross, seed=cfg.seed, gather_min=cfg.split_gather,
             gather_anchors_only=cfg.split_gather_anchors_only)
