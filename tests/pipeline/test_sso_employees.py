@@ -10,8 +10,12 @@ Measured in docs/detection.md "Generalisation probe (round 4)": part 1 flags ~10
 freshly provisioned company (fresh accounts, a sign-up burst, an org-wide template family
 "used mostly by fresh accounts", an org-wide model switch, step-by-step prompts with long
 answers) and linking then lends those flags to the whole company through its shared
-templates. The xfail below pins that known failure; it must start passing (strict) once
-declared organisations are handled (see the doc's recommendations)."""
+templates. Since template families count customers (a declared organisation once), not
+accounts (``aggregate.features.account_owners``), linking lends nothing across the
+company (194 -> 5 of 200 employees flagged at scale 0.2, seed 5): pinned below. Part 1
+still flags a few employees (~4%: the org-wide model switch read as a release pivot, long
+step-by-step answers, fresh accounts), over the issue's 0.5%-per-persona target: the strict
+xfail pins that remaining failure."""
 
 from __future__ import annotations
 
@@ -64,9 +68,19 @@ def test_the_detector_is_not_asleep_on_the_same_world(sso_world) -> None:  # typ
     assert len(flagged & distill) >= 0.5 * len(distill)
 
 
-@pytest.mark.xfail(strict=True, reason="known failure (docs/detection.md, round 4 probe): a freshly "
-                   "provisioned SSO company is flagged on fresh-account evidence and linking "
-                   "lends those flags to the whole company through its shared templates")
+def test_linking_lends_nothing_across_the_company(sso_world) -> None:  # type: ignore[no-untyped-def]
+    """The company's shared prompt library is one customer's tooling: no employee is
+    flagged by linking that part 1 did not flag on its own traffic."""
+    world, result = sso_world
+    staff = result.accounts.filter(pl.col("account_id").is_in(_employees(world)))
+    assert staff.height >= 80
+    raised = staff.filter(pl.col("flagged") & ~pl.col("flagged_part1"))
+    assert raised.height == 0, raised.select("account_id", "score", "link_reasons")
+
+
+@pytest.mark.xfail(strict=True, reason="known failure (docs/detection.md, round 4 probe): part 1 "
+                   "flags ~4% of a freshly provisioned SSO company (org-wide model switch as a "
+                   "release pivot, long step-by-step answers, fresh accounts)")
 def test_employees_are_not_swept_up_as_a_campaign(sso_world) -> None:  # type: ignore[no-untyped-def]
     world, result = sso_world
     staff = set(_employees(world))

@@ -89,14 +89,58 @@ def account_templates(ev: pl.LazyFrame) -> pl.LazyFrame:
             .group_by("account_id", "template_id").agg(pl.len().alias("n")))
 
 
+def account_owners(accounts: pl.DataFrame) -> pl.LazyFrame:
+    """``account_id, owner``: the customer behind each account -- its declared organisation
+    (``org_id``), else the account itself.
+
+    Why: what makes a template family evidence of an operation is its breadth across
+    *customers*: an operation spreads its templates over many accounts it holds separately.
+    200 seats of one company on SSO, provisioned in an afternoon and sharing the internal
+    assistant's prompt library, are one customer's tooling, not 200 users converging on a
+    template (counting accounts flagged ~10% of such a company and linking then lent that
+    to nearly all of it; docs/detection.md "Generalisation probe"). A fleet that declares
+    one organisation for its accounts gives up the width, but is then one customer the
+    provider can act on as a whole, and linking still joins it through the shared org.
+    """
+    org = (pl.col("org_id").cast(pl.String) if "org_id" in accounts.columns
+           else pl.lit(None, dtype=pl.String))
+    aid = pl.col("account_id").cast(pl.String)
+    return accounts.lazy().select(
+        aid, pl.coalesce(pl.lit("org:") + org, pl.lit("acct:") + aid).alias("owner"))
+
+
+def _with_owner(per_template: pl.LazyFrame, owners: pl.LazyFrame | None) -> pl.LazyFrame:
+    """``per_template`` plus ``owner`` (an account missing from ``owners``: itself)."""
+    aid = pl.col("account_id").cast(pl.String)
+    if owners is None:
+        return per_template.with_columns((pl.lit("acct:") + aid).alias("owner"))
+    return (per_template.with_columns(aid.alias("_aid"))
+            .join(owners.rename({"account_id": "_aid"}), on="_aid", how="left")
+            .with_columns(pl.col("owner").fill_null(pl.lit("acct:") + pl.col("_aid")))
+            .drop("_aid"))
+
+
+def family_width(per_template: pl.LazyFrame, owners: pl.LazyFrame | None = None
+                 ) -> pl.LazyFrame:
+    """``template_id, fam_accounts``: distinct customers (:func:`account_owners`) sending
+    each template family. A group-by on ``template_id`` over :func:`account_templates`;
+    ``owners`` None counts every account as its own customer."""
+    return (_with_owner(per_template, owners).group_by("template_id")
+            .agg(pl.col("owner").n_unique().cast(pl.UInt32).alias("fam_accounts")))
+
+
 def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame,
                        shared_prompts: pl.LazyFrame | None = None,
-                       per_template: pl.LazyFrame | None = None) -> pl.LazyFrame:
+                       per_template: pl.LazyFrame | None = None,
+                       fam_width: pl.LazyFrame | None = None) -> pl.LazyFrame:
     """Volume, timing, tokens, templates, automation per account (one group-by pass).
 
     ``shared_prompts``: :func:`shared_prompt_accounts` over the whole dataset when ``ev``
     holds only some accounts (default: computed from ``ev``). ``per_template``:
     :func:`account_templates` of ``ev`` if the caller has it (default: computed).
+    ``fam_width``: :func:`family_width` over the whole dataset, the customers per family
+    that ``wide_family_share`` / ``max_family_accounts`` count (default: the families'
+    ``n_accounts``, every account its own customer).
     """
     # per distinct UA, the two flags the shares need: joined onto every event as booleans
     # rather than as the ua_class string (16 B a row at 16M events)
@@ -105,9 +149,8 @@ def behaviour_features(ev: pl.LazyFrame, families: pl.DataFrame,
         pl.col("ua_class").is_in(["http_lib", "none"]).alias("_ua_auto"),
         (pl.col("ua_class") == "browser").alias("_ua_browser"),
     )
-    fam = families.lazy().select(
-        "template_id", pl.col("n_accounts").alias("fam_accounts")
-    )
+    fam = (families.lazy().select("template_id", pl.col("n_accounts").alias("fam_accounts"))
+           if fam_width is None else fam_width)
     if shared_prompts is None:
         shared_prompts = shared_prompt_accounts(ev)
     x = (
@@ -343,17 +386,21 @@ def family_content(ev: pl.LazyFrame, families: pl.DataFrame, rows: pl.DataFrame,
 
 def family_freshness(ev: pl.LazyFrame, ages: pl.LazyFrame, fresh_hours: float = 30 * 24.0,
                      min_accounts: int = 5, per_template: pl.LazyFrame | None = None,
-                     ) -> pl.LazyFrame:
-    """Per template family with ``min_accounts`` or more accounts: ``fam_n_accounts`` and
-    ``fam_fresh``, the share of them under ``fresh_hours`` old at first use. A group-by on
-    ``template_id`` (``ages``: every account's ``age_at_first_use_h``; ``per_template``:
-    :func:`account_templates` of ``ev`` if the caller has it)."""
-    per = ((account_templates(ev) if per_template is None else per_template)
-           .join(ages, on="account_id", how="left"))
-    return (per.group_by("template_id")
-            .agg(pl.len().alias("fam_n_accounts"),
-                 (pl.col("age_at_first_use_h").fill_null(1e9) < fresh_hours).mean()
-                 .alias("fam_fresh"))
+                     owners: pl.LazyFrame | None = None) -> pl.LazyFrame:
+    """Per template family sent by ``min_accounts`` or more customers
+    (:func:`account_owners`; ``owners`` None: every account its own): ``fam_n_accounts``
+    (those customers) and ``fam_fresh``, the mean over them of the share of their accounts
+    under ``fresh_hours`` old at first use -- a company that provisions 200 seats at once
+    is one fresh customer, not 200. A group-by on ``template_id`` (``ages``: every
+    account's ``age_at_first_use_h``; ``per_template``: :func:`account_templates` of
+    ``ev`` if the caller has it)."""
+    per = _with_owner(account_templates(ev) if per_template is None else per_template,
+                      owners).join(ages, on="account_id", how="left")
+    return (per.group_by("template_id", "owner")
+            .agg((pl.col("age_at_first_use_h").fill_null(1e9) < fresh_hours).mean()
+                 .alias("_fresh"))
+            .group_by("template_id")
+            .agg(pl.len().alias("fam_n_accounts"), pl.col("_fresh").mean().alias("fam_fresh"))
             .filter(pl.col("fam_n_accounts") >= min_accounts))
 
 
@@ -369,7 +416,8 @@ def fresh_family_share(ev: pl.LazyFrame, families: pl.DataFrame, ages: pl.LazyFr
                        fresh_hours: float = 30 * 24.0, min_accounts: int = 5,
                        fam: pl.LazyFrame | None = None,
                        per_template: pl.LazyFrame | None = None,
-                       totals: pl.LazyFrame | None = None) -> pl.LazyFrame:
+                       totals: pl.LazyFrame | None = None,
+                       owners: pl.LazyFrame | None = None) -> pl.LazyFrame:
     """Share of each account's requests in wide families whose *users are mostly fresh*.
 
     A public problem template is used by a normal cross-section of the customer base; a
@@ -378,8 +426,8 @@ def fresh_family_share(ev: pl.LazyFrame, families: pl.DataFrame, ages: pl.LazyFr
     accounts that were under ``fresh_hours`` old at first use; per account: requests in
     families with at least ``min_accounts`` accounts, weighted by that share.
     ``fam``: :func:`family_freshness` of the whole dataset when ``ev`` holds only some
-    accounts (default: computed from ``ev`` and ``ages``). ``per_template``, ``totals``: as
-    in :func:`family_content`.
+    accounts (default: computed from ``ev``, ``ages`` and ``owners``). ``per_template``,
+    ``totals``: as in :func:`family_content`.
     """
     if families.height == 0:
         return pl.LazyFrame(schema={"account_id": pl.String(),
@@ -387,7 +435,7 @@ def fresh_family_share(ev: pl.LazyFrame, families: pl.DataFrame, ages: pl.LazyFr
     if per_template is None:
         per_template = account_templates(ev)
     if fam is None:
-        fam = family_freshness(ev, ages, fresh_hours, min_accounts, per_template)
+        fam = family_freshness(ev, ages, fresh_hours, min_accounts, per_template, owners)
     if totals is None:
         totals = _totals(ev)
     return (per_template.join(fam, on="template_id", how="inner")
@@ -413,7 +461,7 @@ class SharedStats:
 
     ``shared_prompts``: :func:`shared_prompt_accounts`; ``content``, ``rows``:
     :func:`content_features` of the whole sample; ``fam_intent``: :func:`family_intents`;
-    ``fam_fresh``: :func:`family_freshness`.
+    ``fam_fresh``: :func:`family_freshness`; ``fam_width``: :func:`family_width`.
     """
 
     shared_prompts: pl.DataFrame
@@ -421,6 +469,7 @@ class SharedStats:
     rows: pl.DataFrame
     fam_intent: pl.DataFrame
     fam_fresh: pl.DataFrame
+    fam_width: pl.DataFrame
 
 
 def account_features(
@@ -443,8 +492,12 @@ def account_features(
     # then hashes 4-byte codes, not 16M id strings); per-account results go back to String.
     # (account, family) request counts, read by four features below: one group-by
     per_tpl = account_templates(ev).collect().lazy()
+    owners = account_owners(accounts)
+    fam_width = (family_width(per_tpl, owners).collect() if shared is None
+                 else shared.fam_width).lazy()
     beh_coded = behaviour_features(
-        ev, families, None if shared is None else shared.shared_prompts.lazy(), per_tpl
+        ev, families, None if shared is None else shared.shared_prompts.lazy(), per_tpl,
+        fam_width,
     ).collect()
     totals = beh_coded.lazy().select("account_id", pl.col("n_events").alias("_n"))
     beh = _str_ids(beh_coded).lazy()
@@ -466,7 +519,7 @@ def account_features(
     ages = ages_at_first_use(beh, facts).with_columns(pl.col("account_id").cast(ev_id_type))
     fresh_fam = _str_ids(fresh_family_share(
         ev, families, ages, fam=None if shared is None else shared.fam_fresh.lazy(),
-        per_template=per_tpl, totals=totals,
+        per_template=per_tpl, totals=totals, owners=owners,
     ).collect()).lazy()
     feats = (
         ids.join(facts, on="account_id", how="left")

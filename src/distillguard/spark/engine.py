@@ -33,10 +33,13 @@ from distillguard.aggregate.features import (
     SharedStats,
     account_facts,
     account_features,
+    account_owners,
+    account_templates,
     ages_at_first_use,
     content_features,
     family_freshness,
     family_intents,
+    family_width,
     reduce_sample,
     shared_prompt_accounts,
 )
@@ -230,11 +233,19 @@ def run_scan_spark(
                       {"account_id": pl.String(), "first_ts": EVENTS["ts"]})
     ages = ages_at_first_use(first.lazy(), account_facts(accounts)).collect()
     ages_bc = sc.broadcast(ages)
+    owners = account_owners(accounts).collect()
+    owners_bc = sc.broadcast(owners)
     fr_schema = dict(family_freshness(_empty(EVENTS).lazy(), ages.lazy()).collect().schema)
     fam_fresh = _by_key(events, "template_id", ["account_id", "template_id"], n_part,
-                        lambda ev: family_freshness(ev.lazy(), ages_bc.value.lazy()).collect(),
+                        lambda ev: family_freshness(ev.lazy(), ages_bc.value.lazy(),
+                                                    owners=owners_bc.value.lazy()).collect(),
                         EVENTS, fr_schema)
-    stats = SharedStats(shared_prompts, content, rows, fam_intent, fam_fresh)
+    fw_schema = dict(family_width(account_templates(_empty(EVENTS).lazy())).collect().schema)
+    fam_width = _by_key(events, "template_id", ["account_id", "template_id"], n_part,
+                        lambda ev: family_width(account_templates(ev.lazy()),
+                                                owners_bc.value.lazy()).collect(),
+                        EVENTS, fw_schema)
+    stats = SharedStats(shared_prompts, content, rows, fam_intent, fam_fresh, fam_width)
     no_events, _ = account_features(_empty(EVENTS).lazy(), families, _empty(SAMPLE), accounts,
                                     releases, shared=stats)
     feat_schema = dict(no_events.schema)
@@ -278,5 +289,5 @@ def run_scan_spark(
                            n_events=n_events)
     finally:
         events.unpersist()
-        for b in (fam_bc, ages_bc, ctx):
+        for b in (fam_bc, ages_bc, owners_bc, ctx):
             b.destroy()

@@ -3,7 +3,8 @@
 Targets the core of industrial distillation: one operation, many accounts, a few
 instruction templates wrapping millions of varied payloads. Enterprise batch jobs are
 templated too but stay inside one account or org, so most of the strength comes from the
-share of traffic in families that span many accounts -- weighted by how much of each
+share of traffic in families that span many customers (a declared organisation counts
+once: ``aggregate.features.account_owners``) -- weighted by how much of each
 family's user base is fresh accounts (``fresh_wide_family_share``): a public problem
 template is used by a normal cross-section of customers, an operation's template by the
 accounts it created for the job.
@@ -49,9 +50,10 @@ class TemplateFamily(Signal):
         fam = family_label(row["top_template"]) if row.get("top_template") is not None else "-"
         return (f"{pct(row.get('templated_share'))} of {row.get('n_events', 0):,} requests "
                 f"templated; top family {fam} carries {pct(row.get('top_template_share'))}; "
-                f"{pct(row.get('wide_family_share'))} in families shared by >=5 accounts "
-                f"(largest: {row.get('max_family_accounts', 0):,} accounts; "
-                f"{pct(row.get('fresh_wide_family_share'))} in ones used mostly by fresh accounts)")
+                f"{pct(row.get('wide_family_share'))} in families shared by >=5 customers "
+                f"(largest: {row.get('max_family_accounts', 0):,}; an organisation counts "
+                f"once; {pct(row.get('fresh_wide_family_share'))} in ones used mostly by "
+                f"fresh accounts)")
 
     @classmethod
     def examples(cls) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
