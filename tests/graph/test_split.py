@@ -206,3 +206,18 @@ def test_three_operations_behind_one_reseller_get_three_clusters() -> None:
     off = _link(_world(ops), split_mixed=False)
     assert off.filter(pl.col("flagged") & (pl.col("op") != "")).get_column("cluster_id") \
         .n_unique() < 3  # infrastructure alone merges them
+
+
+def test_campaigns_json_and_report_say_why_a_cluster_was_split(two_ops) -> None:  # type: ignore[no-untyped-def]
+    from distillguard.graph import summarize_campaigns
+    from distillguard.graph.render import campaign_section_html
+
+    ev, acc, sc, _ = two_ops
+    res = link_accounts(ev, acc, sc, config=GraphConfig(flag_threshold=0.5))
+    camps = summarize_campaigns(res, ev, acc, None)
+    split = [c for c in camps if c["split"]]
+    assert split and all("split by behaviour" in c["split"] for c in split)
+    whole = [c for c in camps if not c["split"]]
+    assert all(c["split"] == "" for c in whole)
+    html = campaign_section_html(res, split[0], ev)
+    assert "class='split'" in html and "split by behaviour" in html

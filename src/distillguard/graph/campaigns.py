@@ -229,6 +229,9 @@ def summarize_campaigns(
                 "infrastructure": infra,
                 "estimated_value_usd": round(value, 2),
                 "dense_block": c.dense_block,
+                # why this cluster is not its whole infrastructure community: the templates
+                # its anchors send and the other parts' do not (graph/split.py); "" if whole
+                "split": c.split,
                 "attribution": [
                     {
                         "actor": a.actor,

@@ -201,7 +201,8 @@ def campaign_section_html(
     return (
         f"<section class='campaign' id='{_esc(cid)}'><h3>{_esc(cid)}</h3>"
         f"<p>{_esc(campaign['summary'])}</p>{'<ul>' + att + '</ul>' if att else ''}"
-        f"<div class='net'>{network_svg(result, cid)}</div>"
+        + (f"<p class='split'>{_esc(campaign['split'])}</p>" if campaign.get("split") else "")
+        + f"<div class='net'>{network_svg(result, cid)}</div>"
         f"<div class='timeline'>{timeline_svg(campaign, events, releases)}</div>"
         f"{infrastructure_table_html(campaign)}</section>"
     )

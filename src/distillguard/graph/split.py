@@ -54,6 +54,7 @@ import igraph as ig
 import numpy as np
 import polars as pl
 
+from distillguard.aggregate.templates import family_label
 from distillguard.graph.build import BEHAVIOUR_KINDS, AccountGraph
 
 
@@ -86,13 +87,18 @@ class Split:
         """Why ``group`` is its own cluster: its private templates vs the other parts."""
         me = next(p for p in self.parts if p.group == group)
         others = sum(p.n_anchors for p in self.parts if p.group != group)
-        tpl = ", ".join(f"{e[:12]} ({a} of {me.n_anchors} vs {o} of {others})"
+        tpl = ", ".join(f"{_label(e)} ({a} of {me.n_anchors} vs {o} of {others})"
                         for e, a, o in me.templates[:3])
         more = (f"; {me.gathered} anchor(s) from other communities joined it (most of their "
                 f"template activity is on its templates)" if me.gathered else "")
         return (f"split by behaviour from a {self.n_members}-account infrastructure "
                 f"community ({len(self.parts)} parts, cross tie {self.cross:.2f}): "
                 f"its anchors' templates {tpl}{more}")
+
+
+def _label(entity: str) -> str:
+    """A template entity as the family name the reasons and the report use (``T...``)."""
+    return family_label(int(entity)) if entity.isdigit() else entity[:12]
 
 
 class _Ties:
