@@ -94,3 +94,18 @@ def test_template_features_from_family_counts() -> None:
     assert (f["b"]["wide_family_share"], f["b"]["max_family_accounts"]) == (0.0, 0)
     assert (f["c"]["n_templates"], f["c"]["top_template"], f["c"]["top_template_share"]) \
         == (1, 9, 1.0)
+
+
+def test_account_facts_pass_the_declared_organisation_through() -> None:
+    """Signals read customer-level facts over an organisation (release_pivot, round 5):
+    the feature rows carry ``org_id``, null for accounts without one or without the column."""
+    from distillguard.aggregate.features import account_facts
+
+    t = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    acc = pl.DataFrame({"account_id": ["a", "b", "c"], "created_at": [t, t, t],
+                        "org_id": ["org-1", "org-1", None]})
+    got = account_facts(acc).collect()
+    assert got.schema["org_id"] == pl.String
+    assert got.sort("account_id")["org_id"].to_list() == ["org-1", "org-1", None]
+    bare = account_facts(acc.drop("org_id")).collect()
+    assert bare["org_id"].null_count() == 3 and bare.schema["org_id"] == pl.String

@@ -283,14 +283,19 @@ def release_features(ev: pl.LazyFrame, releases: pl.DataFrame) -> pl.LazyFrame:
 
 
 def account_facts(accounts: pl.DataFrame) -> pl.LazyFrame:
-    """Sign-up burst size (accounts created in the same window) and declared facts."""
+    """Sign-up burst size (accounts created in the same window) and declared facts.
+
+    ``org_id`` (the declared organisation, null when none) is passed through so that
+    signals can read customer-level facts over an organisation's accounts (scoring sees
+    every account's row at once; see ``signals.builtin.release_pivot``)."""
     acc = accounts.lazy()
-    for c, t in (("tier", pl.String()), ("country", pl.String())):
+    for c, t in (("tier", pl.String()), ("country", pl.String()), ("org_id", pl.String())):
         if c not in accounts.columns:
             acc = acc.with_columns(pl.lit(None, dtype=t).alias(c))
     return acc.with_columns(
         pl.len().over(pl.col("created_at").dt.truncate(SIGNUP_BUCKET)).alias("signup_burst"),
-    ).select("account_id", "created_at", "tier", "country", "signup_burst")
+        pl.col("org_id").cast(pl.String),
+    ).select("account_id", "created_at", "tier", "country", "org_id", "signup_burst")
 
 
 def reduce_sample(sample: pl.DataFrame) -> pl.DataFrame:
