@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 
 from distillguard.aggregate.incidence import IncidenceConfig, build_incidence, ip_block_expr
 
@@ -80,3 +81,33 @@ def test_payment_prefix_groups_sequential_cards() -> None:
     inc = build_incidence(ev, acc, config=IncidenceConfig(kinds=("payment_prefix",)))
     pref = dict(zip(inc["account_id"], inc["entity"], strict=True))
     assert pref["a"] == pref["b"] != pref["c"]
+
+
+def test_profile_kind_is_opt_in_and_keys_on_request_shape() -> None:
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    ev = pl.DataFrame(
+        {
+            "account_id": ["a", "a", "b", "c"],
+            "ts": [t0 + dt.timedelta(minutes=i) for i in range(4)],
+            "max_tokens": [16384, 16384, 16384, None],
+            "temperature": [0.7, 0.7, 0.7, 0.0],
+            "n_messages": [1, 2, 1, 12],
+            "n_tools": [0, 0, 0, 3],
+            "input_tokens": [100, 100, 100, 1000],
+            "output_tokens": [3100, 3300, 3200, 10],
+        }
+    )
+    assert "profile" not in build_incidence(ev)["kind"].to_list()  # off by default
+    inc = build_incidence(ev, config=IncidenceConfig(
+        kinds=("profile",), profile_fields=("max_tokens", "temperature", "n_messages", "io")))
+    rows = {(r["account_id"], r["entity"]): r["n"] for r in inc.iter_rows(named=True)}
+    # a's two requests differ only in message count (1 vs 2: separate buckets); b's one
+    # request has a's first shape; io is log2((out+1)/(in+1)) rounded: 5
+    assert rows == {("a", "16384|0.7|1|5"): 1, ("a", "16384|0.7|2|5"): 1,
+                    ("b", "16384|0.7|1|5"): 1, ("c", "-|0.0|9|-4"): 1}
+    # a field whose column is missing is skipped, not an error
+    inc2 = build_incidence(ev.drop("temperature"), config=IncidenceConfig(
+        kinds=("profile",), profile_fields=("max_tokens", "temperature")))
+    assert sorted(inc2["entity"].unique().to_list()) == ["-", "16384"]
+    with pytest.raises(ValueError, match="unknown profile fields"):
+        build_incidence(ev, config=IncidenceConfig(profile_fields=("max_token",)))

@@ -22,6 +22,10 @@ email_domain   ``accounts.email_domain`` (common domains are discounted later, b
 org        ``accounts.org_id``
 signup_burst   sign-up time bucket (two offset grids so a burst is never split in two)
 lockstep   activity time bucket (SynchroTrap / CopyCatch spirit)
+profile    opt-in (``IncidenceConfig.profile_fields``): a request's coarse *shape*, the
+           exact ``max_tokens`` and ``temperature`` with ``n_messages`` / ``n_tools``
+           buckets and the log2 output/input token ratio (docs/linking.md, "Paraphrasing
+           fleets"); off by default
 ========== ============================================================================
 
 Per (account, kind) an account keeps at most ``max_entities_per_kind`` entities, chosen by
@@ -69,6 +73,10 @@ class IncidenceConfig:
     ``lockstep_min_events``: accounts with fewer events overall get no lockstep rows
     (two co-active events are coincidence, not orchestration).
     ``kinds``: restrict to these kinds (None = all available).
+    ``profile_fields``: request-shape fields that make the opt-in ``profile`` kind (one
+    entity per distinct combination); empty = no profile rows (the default). Fields:
+    ``max_tokens``, ``temperature``, ``n_messages`` (1, 2, 3-4, 5-8, 9+), ``n_tools``
+    (0, 1+), ``io`` (log2 of output/input tokens, rounded, -4..6), ``model``.
     """
 
     lockstep_seconds: int = 60
@@ -77,6 +85,23 @@ class IncidenceConfig:
     max_entities_per_kind: int = 16
     lockstep_min_events: int = 3
     kinds: tuple[str, ...] | None = None
+    profile_fields: tuple[str, ...] = ()
+
+
+PROFILE_FIELDS: dict[str, pl.Expr] = {
+    "max_tokens": pl.col("max_tokens").cast(pl.String()).fill_null("-"),
+    "temperature": pl.col("temperature").round(2).cast(pl.String()).fill_null("-"),
+    "n_messages": pl.col("n_messages").cast(pl.Int64()).clip(0, 9)
+    .replace_strict({0: 0, 1: 1, 2: 2, 3: 3, 4: 3, 5: 5, 6: 5, 7: 5, 8: 5, 9: 9},
+                    default=None).cast(pl.String()).fill_null("-"),
+    "n_tools": (pl.col("n_tools") > 0).cast(pl.String()).fill_null("-"),
+    "io": ((pl.col("output_tokens") + 1) / (pl.col("input_tokens") + 1)).log(2).round(0)
+    .clip(-4, 6).cast(pl.Int64()).cast(pl.String()).fill_null("-"),
+    "model": pl.col("model").cast(pl.String()).fill_null("-"),
+}
+_PROFILE_COLS: dict[str, tuple[str, ...]] = {
+    "io": ("output_tokens", "input_tokens"),
+}
 
 
 def _has(df: pl.DataFrame, col: str) -> bool:
@@ -205,6 +230,14 @@ def build_incidence(
         parts.append(_event_rows(ev, "system_prompt", sp_col))
     if on("template") and _has(events, "template_id"):
         parts.append(_event_rows(ev, "template", pl.col("template_id")))
+    unknown = set(cfg.profile_fields) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown profile fields: {sorted(unknown)}")
+    fields = [f for f in cfg.profile_fields
+              if all(_has(events, c) for c in _PROFILE_COLS.get(f, (f,)))]
+    if on("profile") and fields:
+        parts.append(_event_rows(
+            ev, "profile", pl.concat_str([PROFILE_FIELDS[f] for f in fields], separator="|")))
     if on("lockstep") and _has(events, "ts"):
         w = max(1, int(cfg.lockstep_seconds))
         busy = (

@@ -44,6 +44,7 @@ DEFAULT_KIND_WEIGHTS: dict[str, float] = {
     "org": 1.0,
     "signup_burst": 0.75,
     "lockstep": 1.0,
+    "profile": 1.0,  # opt-in request-shape kind (IncidenceConfig.profile_fields)
 }
 
 # Kinds that only say "the traffic came through the same network path".
