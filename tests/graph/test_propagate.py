@@ -7,7 +7,12 @@ import polars as pl
 import pytest
 
 from distillguard.graph.build import build_graph
-from distillguard.graph.propagate import behaviour_tie, in_group_strength, propagate_scores
+from distillguard.graph.propagate import (
+    behaviour_tie,
+    group_evidence,
+    in_group_strength,
+    propagate_scores,
+)
 
 
 def _incidence(rows: list[tuple[str, str, float]]) -> pl.DataFrame:
@@ -211,3 +216,56 @@ def test_anchors_just_under_a_strict_flag_still_lend() -> None:
     assert weak["q"] == 0.01
     assert _two_level(0.6, 0.9) == _two_level(0.5, 0.9) == _two_level(None, 0.9)
     assert _two_level(0.3, 0.9)["q"] >= _two_level(None, 0.9)["q"]
+
+
+def test_evidence_anchor_cap_reads_a_small_fleet_on_its_own_anchors() -> None:
+    """A 200-member community: 8 fleet anchors at 0.9, the rest honest at 0.05. By default
+    the evidence is the top-decile mean (20 members, 12 of them honest) and falls below a
+    0.65 gate; capped at the anchor count it is the anchors' own 0.9. Measured off by
+    default: honest cohorts (a class, jailbreakers sharing public prompts) reach the same
+    anchor counts and lent too (docs/linking.md, "Paraphrasing fleets")."""
+    scores = np.array([0.9] * 8 + [0.05] * 192)
+    groups = np.zeros(200, dtype=np.int64)
+    anchors = scores >= 0.5
+    ev, members = group_evidence(groups, scores, quantile=0.1, min_members=3)
+    assert ev[0] == pytest.approx((8 * 0.9 + 12 * 0.05) / 20)
+    assert members.sum() == 20
+    ev_cap, members_cap = group_evidence(groups, scores, quantile=0.1, min_members=3,
+                                         anchors=anchors)
+    assert ev_cap[0] == pytest.approx(0.9)
+    assert members_cap.sum() == 8
+    # never below min_members: two anchors are read with the best honest member
+    ev2, _ = group_evidence(groups, np.array([0.9, 0.9] + [0.05] * 198), quantile=0.1,
+                            min_members=3, anchors=np.array([True, True] + [False] * 198))
+    assert ev2[0] == pytest.approx((0.9 + 0.9 + 0.05) / 3)
+
+
+def test_a_shared_request_profile_alone_lends_nothing_by_default() -> None:
+    """Six fleet anchors send template ``tf`` with request profile ``p``; an honest member
+    ``h`` of their group shares only the profile (same max_tokens/temperature/shape, no
+    template). Profiles only shape clusters: ``h`` is not raised unless ``profile`` is made
+    a tie kind -- measured to flag honest agent developers (26-29 of 90) and research labs
+    (13 of 16) on the simulated worlds (docs/linking.md, "Paraphrasing fleets")."""
+    fleet = [f"f{i}" for i in range(6)]
+    pad = [f"x{i:02d}" for i in range(60)]
+    rows = [(a, "template", "tf") for a in fleet] + [(a, "profile", "p") for a in fleet]
+    rows += [("h", "profile", "p"), ("h", "template", "own-h")]
+    rows += [(a, "template", f"own-{a}") for a in pad]
+    inc = pl.DataFrame({"account_id": [r[0] for r in rows], "kind": [r[1] for r in rows],
+                        "entity": [r[2] for r in rows], "n": [10] * len(rows),
+                        "share": [1.0] * len(rows)})
+    ids = sorted([*fleet, *pad, "h"])
+    idx = {a: i for i, a in enumerate(ids)}
+    graph = build_graph(inc, ids, max_entity_share=0.5)
+    scores = np.full(len(ids), 0.02)
+    groups = np.full(len(ids), -1, dtype=np.int64)
+    for a in [*fleet, "h"]:
+        groups[idx[a]] = 0
+    for a in fleet:
+        scores[idx[a]] = 0.9
+    none = np.full(len(ids), -1, dtype=np.int64)
+    shaped = propagate_scores(graph, inc, scores, groups, none, anchor_threshold=0.5)
+    assert shaped.score[idx["h"]] == pytest.approx(0.02)
+    lent = propagate_scores(graph, inc, scores, groups, none, anchor_threshold=0.5,
+                            tie_kinds=frozenset({"template", "profile"}))
+    assert lent.score[idx["h"]] > 0.5

@@ -50,6 +50,12 @@ class GraphConfig:
     because it pulled benign part-1 anchors into a campaign's part on two worlds.
     ``split_kinds``: the behaviour kinds the split reads (None = ``tie_kinds``, templates);
     adding lockstep or system prompts was measured worse (docs/linking.md).
+    ``evidence_anchor_cap`` (off): a group's evidence is the mean of at most as many top
+    scores as it has anchors (not the top decile), so a small fleet inside a big honest
+    community is read on its own members. Measured for paraphrasing fleets (docs/
+    linking.md, "Paraphrasing fleets"): their recall rose on two of three worlds, but
+    honest cohorts with as many anchors (a class, jailbreakers sharing public prompts)
+    lent as well (+14 benign flags on 19 worlds), so it stays off.
     ``propagate_blocks``: let Fraudar-style dense blocks lend evidence too (the camouflage-
     resistant view: a fleet that Leiden split or merged with honest traffic still lends).
     ``anchor_weighting``: how much a shared behaviour entity counts: ``"purity"`` (share of
@@ -89,6 +95,7 @@ class GraphConfig:
     split_lend_both: bool = True
     split_gather_anchors_only: bool = True
     split_kinds: frozenset[str] | None = None
+    evidence_anchor_cap: bool = False
 
     def validate(self) -> None:
         if not 0.0 < self.evidence_quantile <= 1.0:
@@ -413,6 +420,7 @@ def link_accounts(
         # lending group's coherence (a tie floor) is read over all of them (restricting
         # the view lowered 51 scores on m32)
         communities=communities if splits and cfg.split_lend_both else None,
+        evidence_anchor_cap=cfg.evidence_anchor_cap,
     )
     flagged = own_flag | (prop.score >= thr)
     notes = {p.group: sp.describe(p.group) for sp in splits for p in sp.parts}

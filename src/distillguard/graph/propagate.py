@@ -75,25 +75,32 @@ class PropagationResult:
 
 
 def group_evidence(
-    groups: np.ndarray, scores: np.ndarray, *, quantile: float, min_members: int
+    groups: np.ndarray, scores: np.ndarray, *, quantile: float, min_members: int,
+    anchors: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-vertex evidence of its group and a mask of the group's evidence members.
 
     Vertices with ``groups < 0`` are in no group (evidence 0). Evidence is the mean of the
     top ``k = max(min_members, ceil(quantile * size))`` scores; groups smaller than
-    ``min_members`` get no evidence.
+    ``min_members`` get no evidence. ``anchors`` (optional mask): ``k`` is capped at the
+    group's anchor count (never below ``min_members``), so a small fleet inside a large
+    honest community is read on its own members, not averaged with the community's
+    unflagged top decile.
     """
     n = len(scores)
-    df = pl.DataFrame({"g": groups, "s": scores, "v": np.arange(n)}).filter(pl.col("g") >= 0)
+    df = pl.DataFrame({"g": groups, "s": scores, "v": np.arange(n),
+                       "a": (np.zeros(n, dtype=bool) if anchors is None
+                             else np.asarray(anchors, dtype=bool))}).filter(pl.col("g") >= 0)
     if df.height == 0:
         return np.zeros(n), np.zeros(n, dtype=bool)
+    kq = (pl.col("size") * quantile).ceil().cast(pl.Int64)
+    if anchors is not None:
+        kq = pl.min_horizontal(kq, pl.col("a").cast(pl.Int64).sum().over("g"))
     df = df.with_columns(
         pl.len().over("g").alias("size"),
         pl.col("s").rank("ordinal", descending=True).over("g").alias("r"),
     ).with_columns(
-        pl.max_horizontal(
-            pl.lit(min_members), (pl.col("size") * quantile).ceil().cast(pl.Int64)
-        ).alias("k")
+        pl.max_horizontal(pl.lit(min_members), kq).alias("k")
     )
     top = df.filter((pl.col("r") <= pl.col("k")) & (pl.col("size") >= min_members))
     ev = top.group_by("g").agg(pl.col("s").mean().alias("e"))
@@ -371,6 +378,7 @@ def propagate_scores(
     min_coverage: float = 0.1,
     anchor_score: float | None = None,
     communities: np.ndarray | None = None,
+    evidence_anchor_cap: bool = False,
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored groups they behave like.
 
@@ -408,7 +416,8 @@ def propagate_scores(
         if not len(groups) or not (groups >= 0).any():
             continue
         ev, _ = group_evidence(
-            groups, ev_scores, quantile=evidence_quantile, min_members=min_evidence_members
+            groups, ev_scores, quantile=evidence_quantile, min_members=min_evidence_members,
+            anchors=anchor if evidence_anchor_cap else None,
         )
         ok = groups >= 0
         n_g = int(groups.max()) + 1
