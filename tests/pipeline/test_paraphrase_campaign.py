@@ -7,7 +7,10 @@ outputs, high max_tokens) and volume remain. Beside it, a low-and-slow fleet at 
 
 Measured in docs/detection.md "Generalisation probe (round 4)": part 1 flags about a fifth
 of the paraphrasing fleet on content and linking adds nothing (there is no shared
-template or infrastructure to lend through). The xfail pins that known miss."""
+template or infrastructure to lend through). The xfail pins that known miss.
+docs/linking.md "Paraphrasing fleets" measured what could tie such a fleet (request
+profile, co-activity, model switch, evidence read on the anchors only): nothing that
+honest research labs, classes or agent developers do not share as well."""
 
 from __future__ import annotations
 
@@ -65,7 +68,9 @@ def test_low_and_slow_at_scale_is_caught(tradecraft_world) -> None:  # type: ign
 
 @pytest.mark.xfail(strict=True, reason="known miss (docs/detection.md, round 4 probe): with no "
                    "shared skeleton or infrastructure only content remains, which research "
-                   "and tutoring traffic share; linking has nothing to lend through")
+                   "and tutoring traffic share; linking has nothing operation-specific to lend through "
+                   "(docs/linking.md, 'Paraphrasing fleets': a request-profile tie kind "
+                   "reaches 0.8 recall but flags 26-29 of 90 agent developers)")
 def test_paraphrasing_fleet_is_mostly_caught(tradecraft_world) -> None:  # type: ignore[no-untyped-def]
     recall, n = _recall(tradecraft_world, "para-harvest")
     assert n >= 20
