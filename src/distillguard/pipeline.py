@@ -181,6 +181,17 @@ def _graph_config(graph_config: GraphConfig | None, tail_ratio: float = 1.0) -> 
                        anchor_score=ANCHOR_SCORE if tail_ratio > 1.0 else None)
 
 
+#: Part-1 operation evidence (the sum of the operation-axis signal strengths, each in
+#: [0, 1]) an account needs for its own evidence to be lent to its cluster: a bit under half
+#: a signal's worth. Linking spreads evidence of *one operation*; a cohort flagged on
+#: content alone (research groups asking for step-by-step answers, sharing public
+#: benchmark templates) lent it to colleagues (a research cluster of three universities:
+#: 7 of 16 flagged). Fleets' anchors sit higher (lowest 5% at 0.61-0.67 on the dev worlds;
+#: from 0.7 a CoT fleet lost its lending), research anchors at 0.29-0.49 (docs/detection.md,
+#: "Lenders must show operation evidence").
+LEND_MIN_OPERATION = 0.4
+
+
 def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFrame,
                releases: pl.DataFrame | None = None, *, watchlist: Path | None = None,
                graph_config: GraphConfig | None = None,
@@ -214,9 +225,14 @@ def link_stage(events: pl.DataFrame, accounts: pl.DataFrame, scored: pl.DataFram
     accounts and config, started before scoring so Leiden overlaps it (see ``run_scan``).
     ``tail_ratio``: part 1's (``Calibration.tail_ratio``); above 1 the default config lets
     members just under the stricter flag anchor their group (``_graph_config``).
+    Accounts whose part-1 ``operation_evidence`` is under ``LEND_MIN_OPERATION`` do not lend
+    their evidence to their cluster (``link_accounts``' ``lends``).
     """
     cfg = _graph_config(graph_config, tail_ratio)
-    res = link_accounts(events, accounts, scored.select("account_id", "score", "flagged"),
+    lends = ([(pl.col("operation_evidence").fill_null(0.0) >= LEND_MIN_OPERATION)
+              .alias("lends")] if "operation_evidence" in scored.columns else [])
+    res = link_accounts(events, accounts, scored.select("account_id", "score", "flagged",
+                                                        *lends),
                         config=cfg, watchlist=watchlist, incidence=incidence,
                         prepared=prepared)
     if campaign_events is not None:

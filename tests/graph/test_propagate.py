@@ -269,3 +269,24 @@ def test_a_shared_request_profile_alone_lends_nothing_by_default() -> None:
     lent = propagate_scores(graph, inc, scores, groups, none, anchor_threshold=0.5,
                             tie_kinds=frozenset({"template", "profile"}))
     assert lent.score[idx["h"]] > 0.5
+
+
+def test_anchors_that_may_not_lend_lend_nothing() -> None:
+    """``lenders``: the small group's anchors flagged on content alone (no operation
+    evidence, decided by the caller) are no evidence for the group: its quiet member is
+    not raised, while the big group (lenders) and every own score are as before."""
+    inc, ids, idx, groups, anchors = _world()
+    graph = build_graph(inc, ids, max_entity_share=0.5)
+    scores = np.where(anchors, 0.9, 0.01)
+    kw = {"combine_own": True}
+    base = propagate_scores(graph, inc, scores, groups, np.full(len(ids), -1), **kw)
+    lenders = np.ones(len(ids), dtype=bool)
+    for a in ("s0", "s1", "s2", "s3"):
+        lenders[idx[a]] = False
+    res = propagate_scores(graph, inc, scores, groups, np.full(len(ids), -1),
+                           lenders=lenders, **kw)
+    assert base.score[idx["q"]] > 0.5  # the group lends when its anchors may
+    assert res.score[idx["q"]] == pytest.approx(0.01)
+    assert res.evidence[idx["q"]] == 0.0
+    np.testing.assert_allclose(res.score[groups == 1], base.score[groups == 1])
+    assert (res.score >= scores).all()

@@ -311,7 +311,9 @@ def link_accounts(
 
     ``events``: the scan's narrow per-event frame (``account_id``, ``ts`` and any of
     ``client_ip, asn, user_agent, tls_fingerprint, system_prompt_hash, template_id``...).
-    ``accounts``: canonical accounts table. ``scores``: ``account_id, score, flagged``.
+    ``accounts``: canonical accounts table. ``scores``: ``account_id, score, flagged`` and
+    optionally ``lends`` (bool: whether the account's own evidence may be lent to its
+    group; default true, see ``propagate_scores(lenders=...)``).
     ``watchlist``: optional indicator file; matching clusters get an ``attribution`` in
     their evidence (see attribution.py). Never reads labels.
     ``incidence``: :func:`~distillguard.aggregate.incidence.build_incidence` of the events
@@ -366,15 +368,22 @@ def link_accounts(
                     if "flagged" in scores.columns
                     else pl.lit(False).alias("flagged")
                 ),
+                (
+                    pl.col("lends").cast(pl.Boolean())
+                    if "lends" in scores.columns
+                    else pl.lit(True).alias("lends")
+                ),
             ).unique("account_id"),
             on="account_id",
             how="left",
             maintain_order="left",
         )
-        .with_columns(pl.col("score").fill_null(0.0), pl.col("flagged").fill_null(False))
+        .with_columns(pl.col("score").fill_null(0.0), pl.col("flagged").fill_null(False),
+                      pl.col("lends").fill_null(True))
     )
     own = sc.get_column("score").to_numpy().astype(float)
     own_flag = sc.get_column("flagged").to_numpy().astype(bool)
+    lenders = sc.get_column("lends").to_numpy().astype(bool)
     sizes = np.bincount(memb, minlength=int(memb.max()) + 1 if n else 0)
     groups = np.where(sizes[memb] >= max(2, cfg.min_cluster_size), memb, -1) if n else memb
     block_of = np.full(n, -1, dtype=np.int64)
@@ -416,6 +425,7 @@ def link_accounts(
         tie_kinds=cfg.tie_kinds,
         purity_prior=cfg.purity_prior,
         anchor_score=cfg.anchor_score,
+        lenders=None if lenders.all() else lenders,
         # the whole pre-split partition, not only the split communities: the typical
         # lending group's coherence (a tie floor) is read over all of them (restricting
         # the view lowered 51 scores on m32)

@@ -378,6 +378,7 @@ def propagate_scores(
     min_coverage: float = 0.1,
     anchor_score: float | None = None,
     communities: np.ndarray | None = None,
+    lenders: np.ndarray | None = None,
     evidence_anchor_cap: bool = False,
 ) -> PropagationResult:
     """Raise scores of weakly-scored members of strongly-scored groups they behave like.
@@ -391,7 +392,13 @@ def propagate_scores(
     its group) when that is below ``anchor_threshold`` (the flag threshold); None = the
     flag threshold (one level). ``communities``: a second partition that lends too
     (``raised_by`` 3): the Leiden communities before ``graph/split.py`` split mixed
-    ones, so a split never lowers what a member is lent. See the module docstring.
+    ones, so a split never lowers what a member is lent. ``lenders``: mask of the members
+    whose own evidence may be lent to their group (None: all). Another member still counts
+    towards which templates its group uses (ties) and is raised like any other, but it is
+    no anchor for the group's evidence and its score counts there as just under the anchor
+    level: a cohort flagged on content alone (research groups asking for step-by-step
+    answers) lends nothing to colleagues who send the same public templates. See the
+    module docstring.
     """
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
     level = anchor_threshold if anchor_score is None else min(anchor_score, anchor_threshold)
@@ -401,6 +408,13 @@ def propagate_scores(
     if 0.0 < level < anchor_threshold < 1.0:
         shift = _logit(anchor_threshold) - _logit(level)
         ev_scores = 1.0 / (1.0 + np.exp(-(_logit(own) + shift)))
+    lend_anchor = anchor
+    if lenders is not None:
+        lenders = np.asarray(lenders, dtype=bool)
+        lend_anchor = anchor & lenders
+        cap = np.nextafter(anchor_threshold, 0.0) if level < anchor_threshold else \
+            np.nextafter(level, 0.0)
+        ev_scores = np.where(lenders, ev_scores, np.minimum(ev_scores, cap))
     best = own.copy()
     ev_used = np.zeros_like(own)
     tie_used = np.zeros_like(own)
@@ -417,13 +431,13 @@ def propagate_scores(
             continue
         ev, _ = group_evidence(
             groups, ev_scores, quantile=evidence_quantile, min_members=min_evidence_members,
-            anchors=anchor if evidence_anchor_cap else None,
+            anchors=lend_anchor if evidence_anchor_cap else None,
         )
         ok = groups >= 0
         n_g = int(groups.max()) + 1
         g_ev = np.zeros(n_g)
         g_ev[groups[ok]] = ev[ok]
-        n_anchor = np.bincount(groups[ok], weights=anchor[ok], minlength=n_g)
+        n_anchor = np.bincount(groups[ok], weights=lend_anchor[ok], minlength=n_g)
         g_ev = np.where((n_anchor >= min_evidence_members) & (g_ev >= gate), g_ev, 0.0)
         ev = np.where(ok, g_ev[np.clip(groups, 0, None)], 0.0)
         z = in_group_strength(
