@@ -34,13 +34,17 @@ class ReleasePivot(Signal):
     axis = "operation"
     requires = ("pivot_share", "pivot_hours", "org_id")
     within_hours: float = 24.0
+    #: pivot share from which the signal starts, and where it is full
+    share_from: float = 0.25
+    share_full: float = 0.6
     #: Accounts of one organisation with traffic before and after a release from which on
     #: the pivot is read over the organisation (a very large value: per account only).
     min_org_accounts: int = 3
 
     def _own(self) -> pl.Expr:
         fast = pl.col("pivot_hours").cast(pl.Float64).fill_null(1e9) <= self.within_hours
-        return pl.when(fast).then(ramp(col("pivot_share"), 0.25, 0.6)).otherwise(0.0)
+        return pl.when(fast).then(ramp(col("pivot_share"), self.share_from, self.share_full)
+                                  ).otherwise(0.0)
 
     def strengths(self, features: pl.DataFrame) -> pl.Series:
         org = pl.col("org_id").cast(pl.String)
@@ -58,7 +62,8 @@ class ReleasePivot(Signal):
         hours = row.get("pivot_hours")
         own = 0.0
         if share is not None and hours is not None and hours <= self.within_hours:
-            own = min(max((share - 0.25) / (0.6 - 0.25), 0.0), 1.0)
+            own = min(max((share - self.share_from) / (self.share_full - self.share_from),
+                          0.0), 1.0)
         text = (f"moved {pct(share)} of its traffic to {row.get('pivot_model')} "
                 f"within 48 h of release (first use after {hours or 0:.1f} h)")
         if row.get("org_id") is not None and abs(own - strength) > 1e-9:
