@@ -1,8 +1,10 @@
 """release_pivot reads an organisation's pivot over its accounts (round 5, docs/detection.md):
 inside a declared organisation the model is one customer's choice (IT switches the default),
 so which seats happened to use the new model on its first day is not evidence about each
-seat. Accounts without an organisation, and organisations with too few accounts active
-around the release, are read on their own as before."""
+seat: a seat's pivot is capped at its organisation's, and never raised by it (a seat that
+moved nothing gets nothing from org-mates that did). Accounts without an organisation,
+and organisations with too few accounts active around the release, are read on their own
+as before."""
 
 from __future__ import annotations
 
@@ -38,9 +40,18 @@ def test_a_company_whose_seats_drift_to_the_new_model_is_one_weak_pivot() -> Non
     rows = [_row(f"s{i}", "org-co", 0.9 if i < 3 else 0.0, 5.0 if i < 3 else None)
             for i in range(12)]
     s = _strengths(rows)
-    assert s["s0"] == pytest.approx(0.25) and s["s11"] == pytest.approx(0.25)
-    # the organisation's evidence is shared, not removed
-    assert sum(s.values()) == pytest.approx(3.0)
+    assert s["s0"] == pytest.approx(0.25)  # the seats that moved: the organisation's pivot
+    assert s["s11"] == 0.0  # a seat that moved nothing is not raised by those that did
+
+
+def test_an_honest_customer_in_a_fleets_organisation_gains_nothing() -> None:
+    """A reseller declares its accounts under one organisation; the fleet accounts pivot,
+    the honest customer it sold one of them to does not."""
+    rows = [_row(f"f{i}", "org-reseller", 0.9, 2.0) for i in range(6)]
+    rows.append(_row("honest", "org-reseller", 0.0, 30.0))
+    s = _strengths(rows)
+    assert s["honest"] == 0.0
+    assert s["f0"] == pytest.approx(6 / 7)
 
 
 def test_an_organisation_that_moves_at_once_keeps_the_full_pivot() -> None:
@@ -52,13 +63,13 @@ def test_seats_without_traffic_around_the_release_neither_count_nor_gain() -> No
     rows = [_row("a", "org-x", 0.9, 3.0), _row("b", "org-x", 0.0, None),
             _row("c", "org-x", 0.0, None), _row("idle", "org-x", None, None)]
     s = _strengths(rows)
-    assert s["a"] == pytest.approx(1 / 3) and s["idle"] == 0.0
+    assert s["a"] == pytest.approx(1 / 3) and s["b"] == 0.0 and s["idle"] == 0.0
 
 
 def test_small_organisations_are_read_per_account() -> None:
     rows = [_row("a", "org-lab", 0.9, 3.0), _row("b", "org-lab", 0.0, None)]
     assert _strengths(rows) == {"a": 1.0, "b": 0.0}
-    assert _strengths(rows, min_org_accounts=2) == {"a": 0.5, "b": 0.5}
+    assert _strengths(rows, min_org_accounts=2) == {"a": 0.5, "b": 0.0}
 
 
 def test_describe_says_when_the_organisation_was_read() -> None:

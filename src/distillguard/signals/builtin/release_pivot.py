@@ -8,13 +8,16 @@ Organisation context (round 5, docs/detection.md): inside a declared organisatio
 model is the customer's choice, not the seat's -- IT switches the internal assistant's
 default, a lab moves its evaluation harness -- and which seats happen to use the new model
 in its first day is noise around that one decision. So for an account of an organisation
-with at least ``min_org_accounts`` accounts active before and after a release, the pivot
-is read over the organisation: the mean strength over those accounts. The organisation's
-total evidence is unchanged (the seats share it); what goes is the single seat's spike
-(a company whose seats moved a quarter of the way within a day read as a full pivot on
-the seats that happened to be busy). An account without an organisation is its own
-customer, as before. A fleet that declares one organisation for its accounts is read the
-same way: its pivot stays, spread over its accounts.
+with at least ``min_org_accounts`` accounts active before and after a release, a seat's
+pivot is capped at the organisation's (the mean strength over those accounts): what goes
+is the single seat's spike (a company whose seats moved a quarter of the way within a day
+read as a full pivot on the seats that happened to be busy). The cap never raises a seat:
+until the lead's round-5 follow-up the seat *got* the mean, and on the held-out world an
+honest reseller customer that moved none of its traffic inherited 0.57 of a pivot from
+the fleet accounts its reseller had declared under the same organisation, and was
+flagged. An account without an organisation is its own customer, as before. A fleet that
+declares one organisation for its accounts keeps its pivot where its accounts moved
+together.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ class ReleasePivot(Signal):
         n_org = pl.col("_e").cast(pl.Int64).sum().over("_o")
         org_mean = pl.col("_s").filter(pl.col("_e")).mean().over("_o")
         s = (pl.when(pl.col("_e") & (n_org >= self.min_org_accounts))
-             .then(org_mean).otherwise(pl.col("_s")))
+             .then(pl.min_horizontal(org_mean, pl.col("_s"))).otherwise(pl.col("_s")))
         return f.select(s.alias(self.name)).to_series()
 
     def describe(self, row: Mapping[str, Any], strength: float) -> str:
