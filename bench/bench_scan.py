@@ -68,8 +68,9 @@ def scan(size: str, keep: str | None = None) -> dict[str, Any]:
     cpu = time.process_time() - c0  # all threads: what 2 idle cores would need / 2
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items() if k != "total")
     if result.link is not None and result.link.timings:
-        stages += " (link: " + ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in
-                                        result.link.timings.items() if k != "total_s") + ")"
+        stages += " (link: " + ", ".join(
+            f"{k[:-3]} {v:,.0f} MB" if k.endswith("_mb") else f"{k[:-2]} {v:.1f}s"
+            for k, v in result.link.timings.items() if k != "total_s") + ")"
     return {"events": result.n_events, "seconds": seconds,
             "note": f"{result.accounts.height:,} accounts; CPU {cpu:.1f}s; {stages}; outputs "
                     f"{seconds - result.timings['total']:.1f}s"}
@@ -110,8 +111,7 @@ if __name__ == "__main__":
         prepare(size)
         row = scan(size, keep if len(args or SIZES) == 1 else None)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        # the Leiden child (big graphs) runs beside the scan: its peak adds to the machine's
-        child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        # the Leiden child (big graphs) runs beside the scan: its own peak is in the note
+        # ("leiden_peak_rss"); RUSAGE_CHILDREN would count the forked copy of this process
         print(f"scan  {size:>5}  {row['seconds']:7.1f} s  {row['events'] / row['seconds']:>10,.0f} "
-              f"events/s  peak RSS {rss:,.0f} MB (largest child process {child:,.0f} MB)"
-              f"\n  {row['note']}")
+              f"events/s  peak RSS {rss:,.0f} MB\n  {row['note']}")

@@ -41,8 +41,13 @@ def test_leiden_in_a_child_process_gives_the_in_process_partition() -> None:
     g = _random_graph(3_000, 20_000, seed=5)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a fallback to in-process would warn
-        child = start_leiden(g, resolution=0.5, seed=0, process=True).result()
-    here = start_leiden(g, resolution=0.5, seed=0, process=False).result()
+        job = start_leiden(g, resolution=0.5, seed=0, process=True)
+        child = job.result()
+    # the child's own peak memory (an interpreter with igraph: tens of MB, not the parent's)
+    assert job.peak_rss_mb is not None and 10 < job.peak_rss_mb < 2_000
+    here_job = start_leiden(g, resolution=0.5, seed=0, process=False)
+    here = here_job.result()
+    assert here_job.peak_rss_mb is None
     assert len(np.unique(here)) > 1
     np.testing.assert_array_equal(child, here)
     np.testing.assert_array_equal(leiden_membership(g, resolution=0.5, seed=0), here)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,9 @@ def _leiden_child_main(workdir: str) -> None:
                           np.load(d / "w.npy"), float(p["resolution"]), int(p["seed"]),
                           int(p["n_iterations"]))
     np.save(d / "membership.npy", memb)
+    # the child's own peak (KiB on Linux): the parent's RUSAGE_CHILDREN would report the
+    # forked copy of the parent before exec, not what Leiden used
+    (d / "peak_rss_kb").write_text(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
 
 
 class LeidenJob:
@@ -99,7 +103,8 @@ class LeidenJob:
 
     Why a child process for big graphs: igraph runs Leiden single-threaded and holds the
     GIL throughout (its RNG calls back into Python), so on a 16M-event scan (~8M edges;
-    ~97 s of wall time in the child beside features, ``leiden_s`` in the link timings)
+    ~50 s of wall time in the child beside features, ``leiden_s`` in the link timings, and
+    its own peak memory as ``leiden_peak_rss_mb``)
     nothing else in the process could run. In a child process it runs beside the
     scan's other work (dense blocks here; features and scoring when the scan starts the
     job early, see ``graph.link.prepare_links``), on the other core. The child gets the
@@ -115,6 +120,8 @@ class LeidenJob:
         #: wall seconds of the partition itself (start to membership written), for the
         #: scan's profile; None until ``result`` has it
         self.elapsed_s: float | None = None
+        #: peak resident memory of the child process in MB (None: ran in-process)
+        self.peak_rss_mb: float | None = None
         self._t0 = time.time()
         self._proc: subprocess.Popen[bytes] | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -181,6 +188,9 @@ class LeidenJob:
                 if len(memb) == self.n:
                     self._memb = memb
                     self.elapsed_s = out.stat().st_mtime - self._t0
+                    rss = Path(self._tmp.name) / "peak_rss_kb"
+                    if rss.exists():
+                        self.peak_rss_mb = int(rss.read_text()) / 1024
             if self._memb is None:
                 tail = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
                 warnings.warn(f"Leiden child process failed (exit {self._proc.returncode}: "

@@ -355,6 +355,8 @@ def link_accounts(
     timings["cluster_s"] = time.perf_counter() - t2
     if prepared.leiden.elapsed_s is not None:  # Leiden's own wall time (beside the scan)
         timings["leiden_s"] = prepared.leiden.elapsed_s
+    if prepared.leiden.peak_rss_mb is not None:  # memory beside the scan's own
+        timings["leiden_peak_rss_mb"] = prepared.leiden.peak_rss_mb
     t3 = time.perf_counter()
     n = graph.n_accounts
     sc = (
