@@ -43,14 +43,25 @@ def test_leiden_in_a_child_process_gives_the_in_process_partition() -> None:
         warnings.simplefilter("error")  # a fallback to in-process would warn
         job = start_leiden(g, resolution=0.5, seed=0, process=True)
         child = job.result()
-    # the child's own peak memory (an interpreter with igraph: tens of MB, not the parent's)
-    assert job.peak_rss_mb is not None and 10 < job.peak_rss_mb < 2_000
+    assert job.peak_rss_mb is not None and job.peak_rss_mb > 10
     here_job = start_leiden(g, resolution=0.5, seed=0, process=False)
     here = here_job.result()
     assert here_job.peak_rss_mb is None
     assert len(np.unique(here)) > 1
     np.testing.assert_array_equal(child, here)
     np.testing.assert_array_equal(leiden_membership(g, resolution=0.5, seed=0), here)
+
+
+def test_the_leiden_childs_peak_memory_is_its_own() -> None:
+    """A child forked from a big process reports what *it* used (Linux carries ru_maxrss
+    across exec: a child of the 7.5 GB 16M-event scan read 7.5 GB)."""
+    g = _random_graph(3_000, 20_000, seed=5)
+    ballast = np.ones(800 * 2**20 // 8)  # 800 MB resident in this process
+    job = start_leiden(g, resolution=0.5, seed=0, process=True)
+    job.result()
+    assert ballast[-1] == 1.0
+    del ballast
+    assert job.peak_rss_mb is not None and 10 < job.peak_rss_mb < 600
 
 
 def test_leiden_job_closed_early_stops_its_child() -> None:

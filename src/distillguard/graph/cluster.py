@@ -93,9 +93,23 @@ def _leiden_child_main(workdir: str) -> None:
                           np.load(d / "w.npy"), float(p["resolution"]), int(p["seed"]),
                           int(p["n_iterations"]))
     np.save(d / "membership.npy", memb)
-    # the child's own peak (KiB on Linux): the parent's RUSAGE_CHILDREN would report the
-    # forked copy of the parent before exec, not what Leiden used
-    (d / "peak_rss_kb").write_text(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+    (d / "peak_rss_kb").write_text(str(_own_peak_rss_kb()))
+
+
+def _own_peak_rss_kb() -> int:
+    """This process's peak resident memory in KiB, since it started its program.
+
+    Not ``ru_maxrss``: Linux carries that across ``exec``, so a child forked from a 7.5 GB
+    scan reports 7.5 GB whatever it used (so does the parent's ``RUSAGE_CHILDREN``).
+    ``VmHWM`` is the high-water mark of the current address space only.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 class LeidenJob:
