@@ -181,9 +181,9 @@ def _graph_config(graph_config: GraphConfig | None, tail_ratio: float = 1.0) -> 
                        anchor_score=ANCHOR_SCORE if tail_ratio > 1.0 else None)
 
 
-#: Part-1 operation evidence (the sum of the operation-axis signal strengths, each in
-#: [0, 1]) an account needs for its own evidence to be lent to its cluster: a bit under half
-#: a signal's worth. Linking spreads evidence of *one operation*; a cohort flagged on
+#: Part-1 operation evidence (scoring's ``operation_evidence``: the weighted sum of the
+#: operation-axis signal strengths, before dampeners) an account needs for its own evidence
+#: to be lent to its cluster: a bit under half a full-weight signal's worth. Linking spreads evidence of *one operation*; a cohort flagged on
 #: content alone (research groups asking for step-by-step answers, sharing public
 #: benchmark templates) lent it to colleagues (a research cluster of three universities:
 #: 7 of 16 flagged). Fleets' anchors sit higher (lowest 5% at 0.61-0.67 on the dev worlds;
