@@ -27,6 +27,12 @@ sso_employee         (opt-in) a large company on SSO: 50-300 employee accounts p
                      e-mail domain, one egress block, one corporate card, provisioned together;
                      the internal assistant's system prompt and shared prompt templates
                      (ticket summary, code review, "think step by step" analyses), office hours
+aggregator           (opt-in) an API aggregator / router (OpenRouter-, LiteLLM-proxy-like, or a B2B
+                     app reselling model access): one aged high-tier account (or 2-3 keys'
+                     worth of one company) carrying thousands of end users' traffic - 24/7
+                     from datacenter IPs, router user agents, every capability area with a
+                     different customer app's system prompt on each request, step-by-step
+                     and coding prompts, high max_tokens, the new model on release day
 resold_customer      honest customers of a proxy reseller: share the reseller's IPs, client
                      and payment with distillation accounts (built by ``campaigns``)
 ===================  =========================================================================
@@ -102,6 +108,7 @@ class PersonaDef:
     zdr: float = 0.0  # share of accounts under zero data retention (prompt text not kept)
     provision_hours: float = 0.0  # > 0: a new org's accounts are created together (SSO/SCIM)
     org_egress: bool = False  # each org egresses through its own corporate /24
+    mix_concentration: float = 8.0  # how closely an account's recipe mix follows ``recipes``
 
 
 PERSONAS: dict[str, PersonaDef] = {
@@ -373,6 +380,33 @@ PERSONAS: dict[str, PersonaDef] = {
             out_mult=(0.8, 1.6),
         ),
         PersonaDef(
+            "aggregator",
+            tiers={"enterprise": 0.7, "scale": 0.3},
+            ip={"datacenter": 1.0},
+            clients={"litellm": 0.35, "openai-python": 0.2, "httpx": 0.15, "openai-node": 0.15,
+                     "go": 0.1, "aiohttp": 0.05},
+            rhythm={"app": 1.0},  # its end users' clocks, all time zones: around the clock
+            temps={None: 0.3, 0.7: 0.25, 0.0: 0.2, 1.0: 0.15, 0.3: 0.1},
+            maxes={4096: 0.2, 8192: 0.25, 16384: 0.25, 32000: 0.15, 0: 0.15},
+            recipes=(("relay_chat", 0.35), ("code_raw", 0.12), ("relay_agent", 0.1),
+                     ("student", 0.12), ("research", 0.12), ("rag", 0.07), ("tools_raw", 0.07),
+                     ("chat", 0.05)),
+            v6=0.05,
+            active_p=(1.0, 1.0),
+            fixed_p=0.4,  # each request carries its end user's own sampling settings
+            rate_sigma=0.5,
+            n_keys=(3, 12),
+            adopt=(1.0, 0.2, 0.4, 0.8),  # its users ask for the new model on release day
+            release_boost=1.8,
+            email="company",
+            org_size=(1, 3),
+            org_card=True,
+            new_accounts=0.0,
+            weekend=0.95,
+            out_mult=(0.9, 2.2),
+            mix_concentration=300.0,  # thousands of end users: every account carries the whole mix
+        ),
+        PersonaDef(
             "resold_customer",
             tiers={"build": 0.8, "free": 0.2},
             ip={"residential": 1.0},
@@ -455,6 +489,14 @@ def benign_recipes(names: tuple[tuple[str, float], ...], ctx: LabCtx, n: int, rn
                 list(T.INTERNAL_REASONING), [("chat_b", 0.5), ("rg_pub", 0.3), ("code_b", 0.2)], P, off,
                 span=4, drift=0, system=sysc, acct_system=rng.integers(0, len(sysc), n),
                 out_median=800.0, truth="internal"))
+        elif name == "relay_chat":  # a different customer app's system prompt on each request
+            sysc = (None,) * 4 + T.APP_SYSTEM + T.GENERIC_SYSTEM
+            out.append(ChatRecipe("chat_b", P, system=sysc, acct_system=None, out_median=500.0, truth="chat"))
+        elif name == "relay_agent":
+            sysc = tuple(T.AGENT_DEV_SYSTEM) + T.IDE_AGENT_SYSTEM
+            out.append(TemplateRecipe(
+                ["<<X>>"], [("tools_b", 0.6), ("code_b", 0.4)], P, off, span=1, tools=True, n_messages=(1, 20),
+                system=sysc, acct_system=None, out_median=300.0, truth="agent"))
         elif name == "rag":
             out.append(TemplateRecipe(
                 list(T.RAG), [("chat_b", 1.0)], P, off, span=1, drift=0, y_pool="answer_b",
@@ -589,7 +631,7 @@ def build_persona(ctx: LabCtx, spec: PersonaSpec) -> Group:
     temp, talt, mx, malt = settings(rng, d.temps, d.maxes, n)
     recipes = benign_recipes(d.recipes, ctx, n, rng)
     rw = np.array([x for _, x in d.recipes], float)
-    per = rng.dirichlet(rw * 8.0 + 0.05, n)
+    per = rng.dirichlet(rw * d.mix_concentration + 0.05, n)
     cw = np.cumsum(per, axis=1)
     # payment: an org shares a corporate card, people have their own
     bins = rng.integers(0, 20, n_org)
