@@ -116,6 +116,23 @@ def test_false_positive_reports_lower_the_boost_and_revocation_drops() -> None:
     assert (gone["share_boost"] == 0).all()
 
 
+def test_our_own_false_positive_report_counts_against_the_indicator_for_us() -> None:
+    """Our own positive sightings corroborate nothing for us; our own false-positive report
+    (we reviewed what the indicator matched and found it honest) does lower it for us."""
+    st = _store()
+    events, accounts = _my_lab()
+    before = match_indicators(events, accounts, st, keyring=F.ring(), identity=ME)
+    hits = matched_indicators(events, accounts, st, keyring=F.ring(), identity=ME)
+    st.add(build_sightings(hits, identity=ME))
+    same = match_indicators(events, accounts, st, keyring=F.ring(), identity=ME)
+    assert (same.sort("account_id")["share_boost"].to_list()
+            == before.sort("account_id")["share_boost"].to_list())
+    st.add([false_positive(i, identity=ME) for i in hits["indicator_id"]])
+    after = match_indicators(events, accounts, st, keyring=F.ring(), identity=ME)
+    j = before.join(after, on="account_id", suffix="_a").filter(pl.col("share_boost") > 0)
+    assert j.height and (j["share_boost_a"] < j["share_boost"]).all()
+
+
 def test_apply_boosts_flags_only_on_corroborated_partner_evidence() -> None:
     scan = pl.DataFrame({"account_id": ["a", "b", "c", "d", "e"],
                          "score": ["0.9", "0.3", "0.1", "0.1", "0.5"],

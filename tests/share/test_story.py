@@ -32,3 +32,4 @@ def test_three_lab_story_runs_and_nothing_raw_crosses_the_wire(sim_world3: Path,
     # labs report what matched their flagged accounts back as sightings (counts only)
     assert res.sightings > 0 and res.sighted_accounts >= res.sightings
     assert "Sightings sent back to the hub" in text
+    assert res.fp_reports >= 0 and "False-positive reports sent" in text

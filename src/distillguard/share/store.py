@@ -199,7 +199,9 @@ class IndicatorStore:
         sig = pl.DataFrame(s, schema={"indicator_id": pl.String, "reporter": pl.String,
                                       "fp": pl.Int64}, orient="row")
         if exclude_publisher:  # our own sightings (sent by the live sensor, pulled back)
-            sig = sig.filter(pl.col("reporter") != exclude_publisher)  # corroborate nothing
+            # corroborate nothing; our own false-positive reports still count against an
+            # indicator (we reviewed the accounts it matched and found them honest)
+            sig = sig.filter((pl.col("reporter") != exclude_publisher) | (pl.col("fp") == 1))
         counts = (
             sig.join(df.select("indicator_id", "publisher"), on="indicator_id")
             .filter(pl.col("reporter") != pl.col("publisher"))

@@ -60,6 +60,7 @@ class StoryResult:
     latency_s: tuple[float, ...] = ()  # live path, publish -> flag written, per delivery
     sightings: int = 0  # sightings the labs sent back (one per indicator and checkpoint)
     sighted_accounts: int = 0  # their counts summed: (indicator, flagged account) matches
+    fp_reports: int = 0  # false-positive reports (one per lab and partner indicator)
 
     def latency_summary(self) -> str:
         if not self.latency_s:
@@ -95,6 +96,11 @@ class StoryResult:
                      f"indicator and checkpoint, their counts summing to "
                      f"{self.sighted_accounts} (indicator, flagged account) matches; counts "
                      "and time ranges only.")
+        lines.append(f"False-positive reports sent: {self.fp_reports} (the story stands in "
+                     "for each lab's analyst: every account flagged only because of a "
+                     "partner's indicator is reviewed, the labels say whether it is honest, "
+                     "and a partner indicator whose honest matches outnumber its flagged ones "
+                     "is reported once per lab, lowering its confidence for every member).")
         lines.append(f"Wire: {self.wire_bodies} requests, {self.wire_bytes:,} bytes captured, "
                      f"{self.published} objects published; leak-guard findings: "
                      f"{self.wire_findings}.")
@@ -142,6 +148,8 @@ class _Lab:
     follower: Any
     history: list[tuple[Any, pl.DataFrame, Path]] = dataclasses.field(default_factory=list)
     checkpoint_latency: dict[Any, float] = dataclasses.field(default_factory=dict)
+    honest: frozenset[str] = frozenset()  # what this lab's analyst would find (labels)
+    fp_reported: set[str] = dataclasses.field(default_factory=set)  # indicator ids
 
 
 def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3, 7, 14, 21, 28),
@@ -184,14 +192,17 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     guards: dict[str, LeakGuard] = {}
     published = 0
     sent: list[dict[str, Any]] = []
+    fps: list[dict[str, Any]] = []
     texts: list[bytes] = []
     try:
         for lab in names:
             link = hub.links[lab]
             (out / lab / "indicators.db").unlink(missing_ok=True)
             store = IndicatorStore(out / lab / "indicators.db")
+            honest = frozenset(pl.read_parquet(world / lab / "labels.parquet").filter(
+                pl.col("label") == "benign").get_column("account_id").to_list())
             labs[lab] = _Lab(lab, link, hub.identities[lab], store,
-                             Follower(link, col, store).start())
+                             Follower(link, col, store).start(), honest=honest)
         step: dict[str, Any] = {}
         for day in days:
             cutoff = t0 + timedelta(days=day)
@@ -236,8 +247,10 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
                     shared = apply_boosts(base, boosts)
                     shared.write_csv(out / lab / f"accounts-shared-day{day:g}.csv")
                     match_s = time.time() - t_m
-                    sent += _report_sightings(node, res.events, acc, shared, guards[lab],
-                                              ring, col, cache)
+                    ok, bad = _report_back(node, res.events, acc, base, shared, guards[lab],
+                                           ring, col, cache)
+                    sent += ok
+                    fps += bad
                     snap = out / lab / f"indicators-day{day:g}.db"
                     snap.unlink(missing_ok=True)
                     with sqlite3.connect(snap) as dst:
@@ -263,32 +276,59 @@ def run_story(world: str | Path, out: str | Path, *, days: Sequence[float] = (3,
     table = _score(world, names, allflags, published_camps)
     result = StoryResult(table, _benign(world, names, allflags), len(capture.requests),
                          sum(len(t) for t in texts), findings, published, tuple(latencies),
-                         len(sent), sum(int(o.get("count", 0)) for o in sent))
+                         len(sent), sum(int(o.get("count", 0)) for o in sent), len(fps))
     (out / "story.md").write_text(result.markdown() + "\n", encoding="utf-8")
     table.write_csv(out / "story.csv")
     return result
 
 
-def _report_sightings(node: _Lab, events: pl.DataFrame, accounts: pl.DataFrame,
-                      shared: pl.DataFrame, guard: Any, ring: Any, collection: str,
-                      cache: MatchCache) -> list[dict[str, Any]]:
-    """Sightings of the partner indicators that matched this lab's flagged accounts
-    (each account counted once per indicator across checkpoints: the store remembers)."""
+def _report_back(node: _Lab, events: pl.DataFrame, accounts: pl.DataFrame,
+                 base: pl.DataFrame, shared: pl.DataFrame, guard: Any, ring: Any,
+                 collection: str, cache: MatchCache,
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(sightings, false-positive reports)`` this lab sends after a checkpoint.
+
+    The analyst's review is simulated: the accounts flagged only because of a partner's
+    indicator (flagged with sharing, not by the lab's own scan) are reviewed, and the
+    labels say which are honest. Partner indicators that matched the other flagged
+    accounts are sighted (each account counted once per indicator across checkpoints:
+    the store remembers); a partner indicator is reported as a false positive (once per
+    lab, with the number of honest accounts) when the honest accounts it matched outnumber
+    the flagged ones it matched: an indicator that also caught a campaign here is not
+    called wrong for one honest customer on the same reseller.
+    """
     from distillguard.sensor.sightings import LiveSightings
     from distillguard.share.match import match_evidence
+    from distillguard.share.sightings import false_positive, send_sightings
 
     hits, _ = match_evidence(events, accounts, node.store, keyring=ring,
                              identity=node.identity, cache=cache)
-    flagged = shared.filter("flagged").select("account_id")
-    pairs = hits.select("indicator_id", "account_id").join(flagged, on="account_id",
-                                                          how="semi")
+    hits = hits.select("indicator_id", "account_id")
+    added = (shared.filter("flagged").select("account_id")
+             .join(base.filter("flagged").select("account_id"), on="account_id", how="anti"))
+    cleared = added.filter(pl.col("account_id").is_in(list(node.honest)))
+    flagged = (shared.filter("flagged").select("account_id")
+               .join(cleared, on="account_id", how="anti"))
+    pairs = hits.join(flagged, on="account_id", how="semi")
+    n_true = pairs.group_by("indicator_id").agg(pl.col("account_id").n_unique().alias("t"))
+    bad = (hits.join(cleared, on="account_id", how="semi")
+           .group_by("indicator_id").agg(pl.col("account_id").n_unique().alias("n"))
+           .join(n_true, on="indicator_id", how="left")
+           .filter((pl.col("n") > pl.col("t").fill_null(0))
+                   & ~pl.col("indicator_id").is_in(list(node.fp_reported)))
+           .select("indicator_id", "n").sort("indicator_id"))
+    reports = [false_positive(i, identity=node.identity, count=int(n))
+               for i, n in bad.iter_rows()]
+    if reports:
+        send_sightings(node.link, reports, node.store, guard, default_collection=collection)
+        node.fp_reported.update(bad.get_column("indicator_id").to_list())
     spans = events.group_by("account_id").agg(pl.col("ts").min().alias("first_seen"),
                                               pl.col("ts").max().alias("last_seen"))
     sight = LiveSightings(node.link, node.store, guard, identity=node.identity,
                           collection=collection, window_s=0.0, lock=node.follower.lock)
     sight.note(pairs, spans)
     sight.stop()
-    return list(sight.sent)
+    return list(sight.sent), reports
 
 
 def _delivered(deliveries: Sequence[Any], ids: set[str]) -> float:
