@@ -76,7 +76,10 @@ def _leiden_arrays(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray,
     try:
         part = g.community_leiden(
             objective_function="modularity",
-            weights=w.astype(float).tolist(),
+            # a float64 array, not a list: igraph reads it into its vector either way (same
+            # partition), without ~300 MB of Python floats at 8M edges (child peak at 16M
+            # events 1.48 -> 1.18 GB)
+            weights=np.ascontiguousarray(w, dtype=np.float64),
             resolution=resolution,
             n_iterations=n_iterations,
         )
