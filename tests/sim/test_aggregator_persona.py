@@ -12,12 +12,22 @@ import yaml
 from distillguard.sim import simulate
 from distillguard.sim.scenario import SCENARIO_DIR
 
+#: a fleet dressed as a router: aged accounts, one fixed address each, a system prompt drawn
+#: per request (``system_per_request``), to take a multi-tenant service's benefit of the doubt
+MIMIC = {
+    "actor": "ACTOR-MIMIC", "accounts": 600, "events": 200000, "resellers": 1,
+    "families": {"cot": 0.4, "thorough": 0.3, "code": 0.15, "synth": 0.15}, "roles": {"dedicated": 1.0},
+    "aged_share": 1.0, "ip": {"home": 1.0}, "system": {"none": 0.4, "generic": 1.0, "app": 1.0},
+    "system_per_request": True, "rhythm": {"flat": 1.0}, "ban_share": 0.0, "tiers": {"scale": 1.0},
+}
+
 
 @pytest.fixture(scope="module")
 def agg(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
     tmp = tmp_path_factory.mktemp("agg-sim")
     raw = yaml.safe_load((SCENARIO_DIR / "default.yaml").read_text())
     raw["personas"]["aggregator"] = {"accounts": 160, "events": 400000}
+    raw["campaigns"]["router-mimic"] = MIMIC
     (tmp / "agg.yaml").write_text(yaml.safe_dump(raw))
     simulate(tmp / "w", scale=0.05, seed=13, scenario=tmp / "agg.yaml")
     labels = pl.read_parquet(tmp / "w" / "labels.parquet")
@@ -74,3 +84,15 @@ def test_aggregator_moves_to_the_new_model_on_release_day(agg: dict[str, pl.Data
 def test_default_world_does_not_know_the_aggregator() -> None:
     raw = yaml.safe_load((SCENARIO_DIR / "default.yaml").read_text())
     assert "aggregator" not in raw["personas"]
+
+
+def test_router_mimic_campaign_draws_system_prompts_per_request(agg: dict[str, pl.DataFrame]) -> None:
+    ev = agg["events"].filter(pl.col("campaign") == "router-mimic")
+    per = ev.group_by("account_id").agg(pl.col("system_prompt").n_unique().alias("systems"), pl.len())
+    busy = per.filter(pl.col("len") >= 100)
+    assert busy.height >= 10
+    assert (busy["systems"] >= 12).all()
+    # the bundled campaigns keep one gateway configuration (system prompt) per account
+    other = agg["events"].filter(pl.col("campaign") == "cot-harvest").group_by("account_id").agg(
+        pl.col("system_prompt").n_unique().alias("systems"))
+    assert other["systems"].max() <= 10  # type: ignore[operator]

@@ -99,6 +99,7 @@ DEFAULT_KNOBS: dict[str, object] = {
     "reseller_pool": None,  # name shared by campaigns that buy from the same resellers
     "office_hours": 0.4,  # share of resellers that run bursts in the operator's office hours
     "paraphrase": 0.0,  # share of templated requests reworded per request by a paraphrasing model
+    "system_per_request": False,  # draw the system prompt per request (pass as a multi-tenant router)
 }
 
 ATTACK_SYSTEM = T.GENERIC_SYSTEM[:4]
@@ -204,7 +205,9 @@ def family_recipes(ctx: LabCtx, c: CampaignSpec, offsets: np.ndarray, raw_extra:
                 drift=1, y_pool=f.y_pool,
                 raw_share=min(0.95, float(_knob(c, "raw_share")) + raw_extra) if fam not in ("rubric",) else 0.0,  # type: ignore[arg-type]
                 # one gateway config per account: the same system prompt on every request
-                system=system, acct_system=(offsets * 7 + len(out)) % len(system) if not f.system else None,
+                system=system,
+                acct_system=(offsets * 7 + len(out)) % len(system)
+                if not f.system and not _knob(c, "system_per_request") else None,
                 out_median=meds, tools=f.tools,
                 n_messages=f.n_messages, truth=f"{c.name}:{fam}",
                 epoch_days=float(_knob(c, "epoch_days")),  # type: ignore[arg-type]
