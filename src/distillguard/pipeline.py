@@ -49,26 +49,38 @@ class PartnerIntel:
     consortium keyring (default ``$DISTILLGUARD_KEYRING``); ``identity``: this lab's own
     STIX identity, whose indicators are ignored. Exact keyed-hash matching only: fuzzy
     template-sketch matching needs prompt text and runs in ``distillguard share match``.
+    ``cache`` / ``traffic``: set by an engine that keeps the events elsewhere (Spark): a
+    :class:`~distillguard.share.match.MatchCache` already holding the traffic's per-account
+    totals, distinct values and matched-value counts, and an empty frame with the events'
+    columns to match with instead of ``events`` (see ``spark.engine._partner_intel``).
     """
 
     store: Path
     keyring: Path | None = None
     identity: str | None = None
+    cache: Any = None
+    traffic: pl.DataFrame | None = None
 
     def apply(self, events: pl.DataFrame, accounts: pl.DataFrame,
               scored: pl.DataFrame) -> pl.DataFrame:
-        from distillguard.share.keys import load_keyring
         from distillguard.share.match import apply_boosts, match_indicators
-        from distillguard.share.store import IndicatorStore
 
-        ring = load_keyring(self.keyring) if self.keyring is not None else None
-        store = IndicatorStore(self.store)
+        store, ring = self.open()
         try:
-            boosts = match_indicators(events, accounts, store, keyring=ring,
-                                      identity=self.identity or None)
+            boosts = match_indicators(self.traffic if self.traffic is not None else events,
+                                      accounts, store, keyring=ring,
+                                      identity=self.identity or None, cache=self.cache)
         finally:
             store.close()
         return apply_boosts(scored, boosts)
+
+    def open(self) -> tuple[Any, Any]:
+        """``(IndicatorStore, keyring or None)``; the caller closes the store."""
+        from distillguard.share.keys import load_keyring
+        from distillguard.share.store import IndicatorStore
+
+        ring = load_keyring(self.keyring) if self.keyring is not None else None
+        return IndicatorStore(self.store), ring
 
 
 @dataclass

@@ -30,6 +30,41 @@ def test_spark_engine_matches_local(spark: Any, tiny_world: Path, tiny_scan: Any
     _jsonl_with_bad_rows_counts_and_scores_like_local(spark, tiny_world, tmp_path / "jsonl")
     _strict_stops_at_bad_rows(spark, tiny_world, tmp_path / "strict")
     _part_file_directory_equals_local(spark, tiny_world, tiny_scan, tmp_path / "parts")
+    _partner_intel_equals_local(spark, tiny_world, tiny_scan, tmp_path / "intel")
+
+
+def _partner_intel_equals_local(spark: Any, tiny_world: Path, tiny_scan: Any,
+                                tmp_path: Path) -> None:
+    """``--intel`` on Spark: the traffic stays on the executors (totals, distinct values
+    and matched-value counts come back) and the verdicts are the local engine's."""
+    from distillguard.pipeline import PartnerIntel
+    from distillguard.share.keys import new_keyring, save_keyring
+    from distillguard.share.policy import Policy
+    from distillguard.share.publish import build_publication
+    from distillguard.share.store import IndicatorStore
+    from distillguard.spark import run_scan_spark
+
+    local, _ = tiny_scan
+    tmp_path.mkdir(parents=True)
+    ring = new_keyring("forum", ["2026-01"], master=b"spark intel test key 0123456789ab")
+    save_keyring(ring, tmp_path / "keyring.yaml")
+    acc = pl.read_parquet(tiny_world / "accounts.parquet")
+    partner = "identity--11111111-1111-4111-8111-111111111111"
+    pub = build_publication(local.campaigns, acc, local.events, keyring=ring,
+                            policy=Policy(collection="col-1", min_confidence=0),
+                            identity=partner)
+    st = IndicatorStore(tmp_path / "store.db")
+    assert st.add(pub.objects, "col-1") > 0
+    st.close()
+    intel = PartnerIntel(tmp_path / "store.db", tmp_path / "keyring.yaml",
+                         "identity--33333333-3333-4333-8333-333333333333")
+    write_outputs(run_scan(tiny_world, intel=intel), tmp_path / "local")
+    write_outputs(run_scan_spark(tiny_world, spark=spark, partitions=2, intel=intel),
+                  tmp_path / "spark")
+    shared = pl.read_csv(tmp_path / "local" / "accounts.csv")
+    assert (shared["share_boost"] > 0).sum() > 0  # the partner's indicators matched
+    assert (tmp_path / "spark" / "accounts.csv").read_bytes() == \
+        (tmp_path / "local" / "accounts.csv").read_bytes()
 
 
 def _part_file_directory_equals_local(spark: Any, tiny_world: Path, tiny_scan: Any,

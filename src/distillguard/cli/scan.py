@@ -57,10 +57,6 @@ def scan(
     if engine not in ("local", "spark"):
         err.print(f"[bold red]--engine:[/] {engine!r} is not one of: local, spark")
         raise typer.Exit(EXIT_CONFIG)
-    if engine == "spark" and intel is not None:
-        err.print("[bold red]--engine spark:[/] --intel runs with the local engine only "
-                  "(or match a Spark scan's traffic with `share match`)")
-        raise typer.Exit(EXIT_CONFIG)
     if intel is not None and not intel.is_file():
         err.print(f"[bold red]partner intel:[/] no indicator store at {intel} "
                   "(fill one with `distillguard share pull --store ...`)")
@@ -79,7 +75,9 @@ def scan(
             from distillguard.spark import run_scan_spark
 
             result = run_scan_spark(input_dir, master=spark_master, config=cfg, strict=strict,
-                                    quarantine=quarantine, watchlist=watchlist)
+                                    quarantine=quarantine, watchlist=watchlist,
+                                    intel=PartnerIntel(intel, keyring, identity or None)
+                                    if intel is not None else None)
         else:
             with Progress(TextColumn("[bold]scan[/]"), BarColumn(),
                           TextColumn("{task.completed:,} " + unit), TimeElapsedColumn(),

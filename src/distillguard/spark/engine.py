@@ -54,7 +54,7 @@ from distillguard.aggregate.templates import (
 from distillguard.enrich import enrich_frame
 from distillguard.graph import GraphConfig
 from distillguard.ingest import ValidationReport, open_dataset, read_table
-from distillguard.pipeline import PART1_FLAG_SCORE, ScanResult, finish_scan
+from distillguard.pipeline import PART1_FLAG_SCORE, PartnerIntel, ScanResult, finish_scan
 from distillguard.signals.registry import DetectionConfig, load_config
 from distillguard.spark.arrow import collect, spark_schema, to_polars, to_transport
 from distillguard.spark.read import read_events
@@ -139,6 +139,7 @@ def run_scan_spark(
     template_config: TemplateConfig | None = None,
     watchlist: str | Path | None = None,
     graph_config: GraphConfig | None = None,
+    intel: PartnerIntel | None = None,
 ) -> ScanResult:
     """Scan one dataset directory with stages 1-2 on Spark; same result as ``run_scan``.
 
@@ -149,7 +150,9 @@ def run_scan_spark(
     report's campaign views read); ``result.n_events`` counts all events.
     ``quarantine``: a directory for the rejected rows (accounts/releases as the local
     engine writes them; events as Spark part files, see :func:`~distillguard.spark.read.
-    write_quarantine`). Partner intel (``--intel``) is a local-engine feature.
+    write_quarantine`). ``intel``: partners' indicators, matched against the traffic Spark
+    holds (:func:`_partner_intel`: only per-account totals, distinct values and the counts
+    of matched values reach the driver).
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -283,11 +286,81 @@ def run_scan_spark(
                          .select(*CAMPAIGN_EVENTS), CAMPAIGN_EVENTS)
 
     try:
+        if intel is not None:
+            t5 = time.perf_counter()
+            intel = _partner_intel(spark, events, accounts, intel)
+            t["spark_partner_intel"] = time.perf_counter() - t5
         return finish_scan(features, rows, _empty(EVENTS), families, accounts, releases,
                            report, cfg, t, t0, watchlist=watchlist, graph_config=gcfg,
                            incidence=incidence, campaign_events=campaign_events,
-                           n_events=n_events)
+                           n_events=n_events, intel=intel)
     finally:
         events.unpersist()
         for b in (fam_bc, ages_bc, owners_bc, ctx):
             b.destroy()
+
+
+def _partner_intel(spark: Any, events: Any, accounts: pl.DataFrame,
+                   intel: PartnerIntel) -> PartnerIntel:
+    """``intel`` with a :class:`~distillguard.share.match.MatchCache` that already holds
+    what partner matching reads from the traffic, computed on Spark.
+
+    Matching needs, per event column it matches on (``client_ip``, the template columns):
+    the distinct values (hashed once each on the driver), and per account the event
+    total and the count of each *matched* value. Spark computes the totals, the distinct
+    IPs and template candidates; the driver hashes them and finds the partner hits; Spark
+    then counts only the hit values per account (a broadcast semi-join). The cache is
+    filled under the keys ``share.match`` reads, so the local code path does the rest and
+    the verdicts are the local engine's (tested).
+    """
+    import dataclasses
+
+    from pyspark.sql import functions as F
+
+    from distillguard.share._ip import ip_block_expr
+    from distillguard.share.match import (
+        _TPL_COLS,
+        MIN_SKELETON_EVENTS,
+        MatchCache,
+        default_keyring,
+        match_sources,
+    )
+
+    cache = MatchCache()
+    cache.frames[("totals",)] = to_polars(
+        events.groupBy("account_id").agg(F.count("*").alias("total")),
+        {"account_id": pl.String(), "total": pl.UInt32()})
+    ips = to_polars(events.select("client_ip").where(F.col("client_ip").isNotNull()).distinct(),
+                    {"client_ip": pl.String()})
+    cache.frames[("ips",)] = ips.with_columns(
+        ip_block_expr("client_ip").alias("block")).drop_nulls("block")
+    cands = []
+    for col in _TPL_COLS:
+        vals = events.select(col).where(F.col(col).isNotNull())
+        vals = (vals.distinct() if col == "template_id" else
+                vals.groupBy(col).count().where(F.col("count") >= MIN_SKELETON_EVENTS)
+                .select(col))
+        cands.append(to_polars(vals, {col: EVENTS[col]}).get_column(col).cast(pl.UInt64))
+    cache.frames[("tpl_candidates",)] = pl.DataFrame({"value": pl.concat(cands).unique()})
+    traffic = _empty(EVENTS)
+    store, ring = intel.open()
+    try:
+        sources, _ = match_sources(traffic, accounts, store,
+                                   keyring=ring if ring is not None else default_keyring(),
+                                   identity=intel.identity or None, cache=cache)
+    finally:
+        store.close()
+    hit_values: dict[str, list[pl.Series]] = {}
+    for src in sources:
+        if src.table == "events":
+            hit_values.setdefault(src.col, []).append(src.hits.get_column("value"))
+    for col, parts in hit_values.items():
+        dtype = EVENTS[col]
+        keep = pl.DataFrame({col: pl.concat(parts).unique().cast(dtype)})
+        want = spark.createDataFrame(to_transport(keep, {col: dtype}))
+        counts = (events.join(F.broadcast(want), col, "left_semi")
+                  .groupBy("account_id", col).agg(F.count("*").alias("n")))
+        cache.frames[("counts", col)] = to_polars(
+            counts, {"account_id": pl.String(), col: dtype, "n": pl.UInt32()}
+        ).rename({col: "value"})
+    return dataclasses.replace(intel, cache=cache, traffic=traffic)
