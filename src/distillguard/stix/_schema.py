@@ -10,7 +10,7 @@ would have added (missing required properties, wrong JSON types, malformed refer
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 _REF: Final = re.compile(
@@ -93,6 +93,23 @@ def _is_ref(value: Any) -> bool:
     return True
 
 
+def _nonempty_list_of(value: Any, ok: Callable[[Any], bool]) -> bool:
+    """``value`` is a non-empty list and every item passes ``ok``."""
+    return isinstance(value, list) and bool(value) and all(ok(v) for v in value)
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _is_dict(v: Any) -> bool:
+    return isinstance(v, dict)
+
+
+def _is_marking_ref(v: Any) -> bool:
+    return _is_ref(v) and v.startswith("marking-definition--")
+
+
 def _surely_fine(obj: Mapping[str, Any]) -> bool:
     """One pass over the object's own properties instead of ~40 lookups of properties
     it may not have. True only when ``schema_errors`` would find nothing; anything
@@ -117,25 +134,14 @@ def _surely_fine(obj: Mapping[str, Any]) -> bool:
             if prop.endswith("_ref"):
                 if not _is_ref(value):
                     return False
-            elif prop.endswith("_refs"):
-                if not (isinstance(value, list) and value):
-                    return False
-                for v in value:
-                    if not _is_ref(v):
-                        return False
-        elif kind == "strlist":
-            if value is not None:
-                if not (isinstance(value, list) and value):
-                    return False
-                for v in value:
-                    if not isinstance(v, str):
-                        return False
-        elif kind == "markings":  # object_marking_refs: a _refs list of marking-definition ids
-            if not (isinstance(value, list) and value):
+            elif prop.endswith("_refs") and not _nonempty_list_of(value, _is_ref):
                 return False
-            for v in value:
-                if not (_is_ref(v) and v.startswith("marking-definition--")):
-                    return False
+        elif kind == "strlist":
+            if value is not None and not _nonempty_list_of(value, _is_str):
+                return False
+        elif kind == "markings":  # object_marking_refs: a _refs list of marking-definition ids
+            if not _nonempty_list_of(value, _is_marking_ref):
+                return False
         elif kind == "bool":
             if not isinstance(value, bool):
                 return False
@@ -146,12 +152,8 @@ def _surely_fine(obj: Mapping[str, Any]) -> bool:
             ):
                 return False
         elif kind == "dictlist":
-            if value is not None:
-                if not (isinstance(value, list) and value):
-                    return False
-                for v in value:
-                    if not isinstance(v, dict):
-                        return False
+            if value is not None and not _nonempty_list_of(value, _is_dict):
+                return False
         else:  # "ext"
             if value is not None and not (
                 isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
