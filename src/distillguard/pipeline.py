@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -28,6 +28,11 @@ from distillguard.ingest import ValidationReport, iter_event_batches, open_datas
 from distillguard.ingest._sources import prefetch
 from distillguard.scoring import Calibration, reasons, score_accounts
 from distillguard.signals.registry import DetectionConfig, load_config
+
+if TYPE_CHECKING:
+    from distillguard.share.keys import KeyRing
+    from distillguard.share.match import MatchCache
+    from distillguard.share.store import IndicatorStore
 
 BATCH_ROWS = 200_000
 #: Part 1's calibrated operating point (``scoring``: ``flagged = score >= 0.5``), reused as
@@ -58,7 +63,7 @@ class PartnerIntel:
     store: Path
     keyring: Path | None = None
     identity: str | None = None
-    cache: Any = None
+    cache: MatchCache | None = None
     traffic: pl.DataFrame | None = None
 
     def apply(self, events: pl.DataFrame, accounts: pl.DataFrame,
@@ -74,7 +79,7 @@ class PartnerIntel:
             store.close()
         return apply_boosts(scored, boosts)
 
-    def open(self) -> tuple[Any, Any]:
+    def open(self) -> tuple[IndicatorStore, KeyRing | None]:
         """``(IndicatorStore, keyring or None)``; the caller closes the store."""
         from distillguard.share.keys import load_keyring
         from distillguard.share.store import IndicatorStore
@@ -195,12 +200,13 @@ def _graph_config(graph_config: GraphConfig | None, tail_ratio: float = 1.0) -> 
 
 #: Part-1 operation evidence (scoring's ``operation_evidence``: the weighted sum of the
 #: operation-axis signal strengths, before dampeners) an account needs for its own evidence
-#: to be lent to its cluster: a bit under half a full-weight signal's worth. Linking spreads evidence of *one operation*; a cohort flagged on
-#: content alone (research groups asking for step-by-step answers, sharing public
-#: benchmark templates) lent it to colleagues (a research cluster of three universities:
-#: 7 of 16 flagged). Fleets' anchors sit higher (lowest 5% at 0.61-0.67 on the dev worlds;
-#: from 0.7 a CoT fleet lost its lending), research anchors at 0.29-0.49 (docs/detection.md,
-#: "Lenders must show operation evidence").
+#: to be lent to its cluster: a bit under half a full-weight signal's worth. Linking
+#: spreads evidence of *one operation*; a cohort flagged on content alone (research groups
+#: asking for step-by-step answers, sharing public benchmark templates) lent it to
+#: colleagues (a research cluster of three universities: 7 of 16 flagged). Fleets' anchors
+#: sit higher (lowest 5% at 0.61-0.67 on the dev worlds; from 0.7 a CoT fleet lost its
+#: lending), research anchors at 0.29-0.49 (docs/detection.md, "Lenders must show
+#: operation evidence").
 LEND_MIN_OPERATION = 0.4
 
 

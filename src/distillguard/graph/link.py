@@ -15,7 +15,7 @@ from distillguard.errors import ConfigError
 from distillguard.graph.attribution import Attribution
 from distillguard.graph.build import BEHAVIOUR_KINDS, AccountGraph, build_graph
 from distillguard.graph.cluster import DenseBlock, LeidenJob, dense_blocks, start_leiden
-from distillguard.graph.propagate import PropagationResult, propagate_scores
+from distillguard.graph.propagate import PropagationResult, anchor_level, propagate_scores
 from distillguard.graph.split import Split, split_groups
 
 #: Anchor level used with a stricter part-1 flag (round 3: measured with tail_ratio 1.12
@@ -357,7 +357,6 @@ def link_accounts(
         timings["leiden_s"] = prepared.leiden.elapsed_s
     if prepared.leiden.peak_rss_mb is not None:  # memory beside the scan's own
         timings["leiden_peak_rss_mb"] = prepared.leiden.peak_rss_mb
-    t3 = time.perf_counter()
     n = graph.n_accounts
     sc = (
         pl.DataFrame({"account_id": pl.Series(graph.account_ids.tolist(), dtype=pl.String())})
@@ -401,9 +400,8 @@ def link_accounts(
     t_split = time.perf_counter()
     communities = groups
     if cfg.split_mixed:
-        level = thr if cfg.anchor_score is None else min(cfg.anchor_score, thr)
         groups, splits = split_groups(
-            graph, inc, groups, own >= level,
+            graph, inc, groups, own >= anchor_level(thr, cfg.anchor_score),
             kinds=cfg.tie_kinds if cfg.split_kinds is None else cfg.split_kinds,
             min_anchors=cfg.min_evidence_members, resolution=cfg.split_resolution,
             max_cross=cfg.split_max_cross, seed=cfg.seed, gather_min=cfg.split_gather,

@@ -355,6 +355,12 @@ def kind_coverage(incidence: pl.DataFrame, graph: AccountGraph,
     return np.where(tot > 0, np.clip(nk / np.maximum(tot, 1.0), 0.0, 1.0), 1.0)
 
 
+def anchor_level(threshold: float, anchor_score: float | None) -> float:
+    """Part-1 score from which a member is an anchor (evidence for its group): the flag
+    threshold, or ``anchor_score`` when that is lower (see the module docstring)."""
+    return threshold if anchor_score is None else min(anchor_score, threshold)
+
+
 def propagate_scores(
     graph: AccountGraph,
     incidence: pl.DataFrame,
@@ -401,7 +407,7 @@ def propagate_scores(
     module docstring.
     """
     own = np.clip(np.asarray(scores, dtype=float), 0.0, 1.0)
-    level = anchor_threshold if anchor_score is None else min(anchor_score, anchor_threshold)
+    level = anchor_level(anchor_threshold, anchor_score)
     anchor = own >= level
     # group evidence on the anchor scale: the anchor level reads as the flag threshold
     ev_scores = own
