@@ -23,24 +23,17 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
-from distillguard.sim import simulate
-from distillguard.sim.scenario import SCENARIO_DIR
+from pipeline.worlds import default_plus
 
 
 @pytest.fixture(scope="module")
 def agg_world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     from distillguard.pipeline import run_scan
 
-    tmp = tmp_path_factory.mktemp("aggregator")
-    raw = yaml.safe_load((SCENARIO_DIR / "default.yaml").read_text())
     # 8 aggregator accounts at this scale, ~3,750 requests each (as at scale 0.2)
-    raw["personas"]["aggregator"] = {"accounts": 160, "events": 600000}
-    scenario = tmp / "aggregator.yaml"
-    scenario.write_text(yaml.safe_dump(raw))
-    world = tmp / "world"
-    simulate(world, scale=0.05, seed=5, scenario=scenario)
+    world = default_plus(tmp_path_factory.mktemp("aggregator"), seed=5,
+                         personas={"aggregator": {"accounts": 160, "events": 600000}})
     return world, run_scan(world)
 
 

@@ -16,20 +16,11 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-import yaml
 
-from distillguard.sim import simulate
-from distillguard.sim.scenario import SCENARIO_DIR
+from pipeline.worlds import PARAPHRASE_CAMPAIGN, default_plus
 
-PARAPHRASE = {
-    "actor": "ACTOR-WREN", "accounts": 600, "events": 240000, "resellers": 1,
-    "families": {"cot": 0.5, "thorough": 0.3, "code": 0.2}, "roles": {"dedicated": 1.0},
-    "paraphrase": 1.0, "raw_share": 0.05, "ip": {"home": 1.0}, "n_exits": 50000,
-    "clients": {"chrome": 0.6, "safari": 0.2, "firefox": 0.2}, "spoof_ua": 0.0,
-    "rhythm": {"human": 1.0}, "aged_share": 1.0, "email": {"consumer": 1.0},
-    "payment": {"random": 1.0}, "org_share": 0.0, "ban_share": 0.0, "mimic_tz": 1.0,
-    "office_hours": 0.0, "system": {"none": 1.0}, "keys": [1, 1],
-}
+PARAPHRASE = {**PARAPHRASE_CAMPAIGN, "accounts": 600, "events": 240000, "mimic_tz": 1.0,
+              "office_hours": 0.0, "system": {"none": 1.0}, "keys": [1, 1]}
 LOW_AND_SLOW_AT_SCALE = {
     "actor": "ACTOR-MOTH", "accounts": 2000, "events": 1, "resellers": 3,
     "families": {"cot": 0.5, "thorough": 0.3, "code": 0.2},
@@ -41,14 +32,8 @@ LOW_AND_SLOW_AT_SCALE = {
 def tradecraft_world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     from distillguard.pipeline import run_scan
 
-    tmp = tmp_path_factory.mktemp("paraphrase")
-    raw = yaml.safe_load((SCENARIO_DIR / "default.yaml").read_text())
-    raw["campaigns"]["para-harvest"] = PARAPHRASE
-    raw["campaigns"]["lss-fleet"] = LOW_AND_SLOW_AT_SCALE
-    scenario = tmp / "para.yaml"
-    scenario.write_text(yaml.safe_dump(raw))
-    world = tmp / "world"
-    simulate(world, scale=0.05, seed=8, scenario=scenario)
+    world = default_plus(tmp_path_factory.mktemp("paraphrase"), seed=8, campaigns={
+        "para-harvest": PARAPHRASE, "lss-fleet": LOW_AND_SLOW_AT_SCALE})
     labels = pl.read_parquet(world / "labels.parquet")
     return labels, run_scan(world)
 

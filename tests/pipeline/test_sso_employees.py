@@ -28,24 +28,17 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
-from distillguard.sim import simulate
-from distillguard.sim.scenario import SCENARIO_DIR
+from pipeline.worlds import default_plus
 
 
 @pytest.fixture(scope="module")
 def sso_world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     from distillguard.pipeline import run_scan
 
-    tmp = tmp_path_factory.mktemp("sso-employees")
-    raw = yaml.safe_load((SCENARIO_DIR / "default.yaml").read_text())
     # every company rolls the assistant out during the timeline (provisioned together)
-    raw["personas"]["sso_employee"] = {"accounts": 2000, "events": 200000, "new_accounts": 1.0}
-    scenario = tmp / "sso.yaml"
-    scenario.write_text(yaml.safe_dump(raw))
-    world = tmp / "world"
-    simulate(world, scale=0.05, seed=5, scenario=scenario)
+    world = default_plus(tmp_path_factory.mktemp("sso-employees"), seed=5, personas={
+        "sso_employee": {"accounts": 2000, "events": 200000, "new_accounts": 1.0}})
     return world, run_scan(world)
 
 

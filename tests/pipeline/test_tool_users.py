@@ -10,30 +10,18 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
-from distillguard.sim import simulate
 from distillguard.sim.templates import IDE_AGENT_SYSTEM
+from pipeline.worlds import default_plus
 
 
 @pytest.fixture(scope="module")
 def tool_world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     from distillguard.pipeline import run_scan
 
-    tmp = tmp_path_factory.mktemp("tool-users")
-    raw = yaml.safe_load(_default_yaml().read_text())
-    raw["personas"]["tool_user"] = {"accounts": 1200, "events": 90000}
-    scenario = tmp / "tool_users.yaml"
-    scenario.write_text(yaml.safe_dump(raw))
-    world = tmp / "world"
-    simulate(world, scale=0.05, seed=21, scenario=scenario)
+    world = default_plus(tmp_path_factory.mktemp("tool-users"), seed=21,
+                         personas={"tool_user": {"accounts": 1200, "events": 90000}})
     return world, run_scan(world)
-
-
-def _default_yaml() -> Path:
-    import distillguard.sim as sim
-
-    return Path(sim.__file__).parent / "scenarios" / "default.yaml"
 
 
 def _tool_users(world: Path) -> list[str]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 import yaml
+from pipeline.worlds import default_plus
 
-from distillguard.sim import simulate
 from distillguard.sim.scenario import SCENARIO_DIR
 
 #: a fleet dressed as a router: aged accounts, one fixed address each, a system prompt drawn
@@ -24,17 +24,14 @@ MIMIC = {
 
 @pytest.fixture(scope="module")
 def agg(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
-    tmp = tmp_path_factory.mktemp("agg-sim")
-    raw = yaml.safe_load((SCENARIO_DIR / "default.yaml").read_text())
-    raw["personas"]["aggregator"] = {"accounts": 160, "events": 400000}
-    raw["campaigns"]["router-mimic"] = MIMIC
-    (tmp / "agg.yaml").write_text(yaml.safe_dump(raw))
-    simulate(tmp / "w", scale=0.05, seed=13, scenario=tmp / "agg.yaml")
-    labels = pl.read_parquet(tmp / "w" / "labels.parquet")
+    w = default_plus(tmp_path_factory.mktemp("agg-sim"), seed=13,
+                     personas={"aggregator": {"accounts": 160, "events": 400000}},
+                     campaigns={"router-mimic": MIMIC})
+    labels = pl.read_parquet(w / "labels.parquet")
     return {
-        "events": pl.read_parquet(tmp / "w" / "events.parquet").join(labels, on="account_id"),
-        "accounts": pl.read_parquet(tmp / "w" / "accounts.parquet").join(labels, on="account_id"),
-        "releases": pl.read_parquet(tmp / "w" / "releases.parquet"),
+        "events": pl.read_parquet(w / "events.parquet").join(labels, on="account_id"),
+        "accounts": pl.read_parquet(w / "accounts.parquet").join(labels, on="account_id"),
+        "releases": pl.read_parquet(w / "releases.parquet"),
     }
 
 

@@ -7,35 +7,23 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-import yaml
+from pipeline.worlds import PARAPHRASE_CAMPAIGN, default_plus
 
 from distillguard.enrich._skeleton import head_skeleton_expr, tail_skeleton_expr
-from distillguard.sim import simulate
-from distillguard.sim.scenario import SCENARIO_DIR
 from distillguard.sim.templates import INTERNAL_ASSISTANT_SYSTEM
 
-PARA = {
-    "actor": "ACTOR-WREN", "accounts": 300, "events": 60000, "resellers": 1,
-    "families": {"cot": 0.5, "thorough": 0.3, "code": 0.2}, "roles": {"dedicated": 1.0},
-    "paraphrase": 1.0, "raw_share": 0.05, "ip": {"home": 1.0}, "n_exits": 50000,
-    "clients": {"chrome": 0.6, "safari": 0.2, "firefox": 0.2}, "spoof_ua": 0.0,
-    "rhythm": {"human": 1.0}, "aged_share": 1.0, "email": {"consumer": 1.0},
-    "payment": {"random": 1.0}, "org_share": 0.0, "ban_share": 0.0,
-}
+PARA = {**PARAPHRASE_CAMPAIGN, "accounts": 300, "events": 60000}
 
 
 @pytest.fixture(scope="module")
 def probe_world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
-    tmp = tmp_path_factory.mktemp("probe-sim")
-    raw = yaml.safe_load((SCENARIO_DIR / "default.yaml").read_text())
-    raw["personas"]["sso_employee"] = {"accounts": 2400, "events": 200000}
-    raw["campaigns"]["para-harvest"] = PARA
-    (tmp / "probe.yaml").write_text(yaml.safe_dump(raw))
-    simulate(tmp / "w", scale=0.05, seed=12, scenario=tmp / "probe.yaml")
-    labels = pl.read_parquet(tmp / "w" / "labels.parquet")
+    w = default_plus(tmp_path_factory.mktemp("probe-sim"), seed=12,
+                     personas={"sso_employee": {"accounts": 2400, "events": 200000}},
+                     campaigns={"para-harvest": PARA})
+    labels = pl.read_parquet(w / "labels.parquet")
     return {
-        "events": pl.read_parquet(tmp / "w" / "events.parquet").join(labels, on="account_id"),
-        "accounts": pl.read_parquet(tmp / "w" / "accounts.parquet").join(labels, on="account_id"),
+        "events": pl.read_parquet(w / "events.parquet").join(labels, on="account_id"),
+        "accounts": pl.read_parquet(w / "accounts.parquet").join(labels, on="account_id"),
     }
 
 
