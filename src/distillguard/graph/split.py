@@ -242,9 +242,8 @@ def split_groups(
         pos = np.full(n, -1, dtype=np.int64)
         pos[anc] = np.arange(len(anc))
         ent = rows.with_columns((pl.col("kind") + ":" + pl.col("entity")).alias("entity"))
-        xa = ent.filter(pl.Series(anchors[ent.get_column("v").to_numpy()])).with_columns(
-            pl.Series("i", pos[ent.filter(pl.Series(anchors[ent.get_column("v").to_numpy()]))
-                               .get_column("v").to_numpy()]))
+        xa = ent.filter(pl.Series(anchors[ent.get_column("v").to_numpy()]))
+        xa = xa.with_columns(pl.Series("i", pos[xa.get_column("v").to_numpy()]))
         k = len(anc)
         # Leiden's proposal on the account graph's own template ties among the anchors
         sel = (out[src_k] == g) & (out[dst_k] == g) & anchors[src_k] & anchors[dst_k]
@@ -294,9 +293,9 @@ def split_groups(
                 for s_, d_ in ((src_e, dst_e), (dst_e, src_e)):
                     sel = (out[s_] == g) & (assign[d_] >= 0) & (assign[s_] < 0)
                     np.add.at(inf, (s_[sel], assign[d_[sel]]), w_e[sel])
-                for v in left_v:
-                    row = inf[v]
-                    assign[v] = int(np.argmax(row)) if row.max() > 0 else int(np.argmax(sizes))
+                rows_left = inf[left_v]
+                assign[left_v] = np.where(rows_left.max(axis=1) > 0, rows_left.argmax(axis=1),
+                                          int(np.argmax(sizes)))
         # keep the largest part under the community's own id, fresh ids for the others
         n_mem = np.bincount(assign[members], minlength=n_p)
         order = np.argsort(-n_mem, kind="stable")
@@ -304,7 +303,8 @@ def split_groups(
         for j in order[1:]:
             new_id[int(j)] = next_id
             next_id += 1
-        out[members] = [new_id[int(assign[v])] for v in members]
+        out[members] = np.asarray([new_id[j] for j in range(n_p)], dtype=out.dtype)[
+            assign[members]]
         n_anc = np.bincount(p_of_anchor[p_of_anchor >= 0], minlength=n_p)
         tot = dict(zip(dt.get_column("entity").to_list(), dt.get_column("d").to_list(),
                        strict=True))
