@@ -90,7 +90,9 @@ def _totals(events: pl.DataFrame, cache: MatchCache | None = None) -> pl.DataFra
 #: A raw head/tail skeleton is worth hashing only if it repeats: a template wraps many
 #: payloads, a one-off prompt is no family. (Hashing "hi" too is harmless, only work.)
 MIN_SKELETON_EVENTS = 3
-_TPL_COLS = ("template_id", "tpl_head", "tpl_tail")
+#: Event columns carrying template values that partner template indicators match (read
+#: here and by the Spark engine's partner matching).
+TEMPLATE_COLUMNS = ("template_id", "tpl_head", "tpl_tail")
 
 
 def _hits(values: pl.Series, partner: pl.DataFrame, ring: KeyRing, signal: str,
@@ -165,7 +167,7 @@ def _block_source(events: pl.DataFrame, partner: pl.DataFrame, raw_blocks: pl.Da
 
 def _template_sources(events: pl.DataFrame, partner: pl.DataFrame, ring: KeyRing,
                       cache: MatchCache | None = None) -> list[Source]:
-    cols = [c for c in _TPL_COLS if c in events.columns]
+    cols = [c for c in TEMPLATE_COLUMNS if c in events.columns]
     if not cols:
         return []
 
@@ -203,7 +205,7 @@ def _sketch_sources(events: pl.DataFrame, skeletons: pl.DataFrame, store: Indica
                                sigs[sel], SKETCH_THRESHOLD)
         hits = pairs.select(pl.col("own_id").cast(pl.UInt64).alias("value"),
                             pl.col("partner_id").alias("indicator_id"))
-        for col in (c for c in _TPL_COLS if c in events.columns):
+        for col in (c for c in TEMPLATE_COLUMNS if c in events.columns):
             out.append(Source(f"sketch:{epoch}:{col}", "events", col, hits.with_columns(
                 pl.col("value").cast(events.schema[col]))))
     return out

@@ -319,8 +319,8 @@ def _partner_intel(spark: Any, events: Any, accounts: pl.DataFrame,
 
     from distillguard.share._ip import ip_block_expr
     from distillguard.share.match import (
-        _TPL_COLS,
         MIN_SKELETON_EVENTS,
+        TEMPLATE_COLUMNS,
         MatchCache,
         default_keyring,
         match_sources,
@@ -335,7 +335,7 @@ def _partner_intel(spark: Any, events: Any, accounts: pl.DataFrame,
     cache.frames[("ips",)] = ips.with_columns(
         ip_block_expr("client_ip").alias("block")).drop_nulls("block")
     cands = []
-    for col in _TPL_COLS:
+    for col in TEMPLATE_COLUMNS:
         vals = events.select(col).where(F.col(col).isNotNull())
         vals = (vals.distinct() if col == "template_id" else
                 vals.groupBy(col).count().where(F.col("count") >= MIN_SKELETON_EVENTS)
